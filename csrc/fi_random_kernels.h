@@ -1,0 +1,238 @@
+/* fi_random_kernels.h: the sampling kernels, included once per SIMD path by
+ * fi_random_baseline.c and fi_random_avx2.c with FI_PATH set to the path's suffix. One source for
+ * every path keeps the arithmetic identical (see fi_vec.h). */
+#include "fi_math.h"
+#include "fi_random.h"
+#include "fi_random_table.h"
+
+#define FI_CAT_(a, b) a##_##b
+#define FI_CAT(a, b) FI_CAT_(a, b)
+#define FI_K(name) FI_CAT(name, FI_PATH)
+
+/* (hi, lo) of the 64-bit products m * a, lane by lane. */
+static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
+#if defined(__AVX2__)
+    __m256i av = (__m256i)a, mv = _mm256_set1_epi32((int)m);
+    __m256i pe = _mm256_mul_epu32(av, mv);
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(av, 32), mv);
+    *lo = (v8u)_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+    *hi = (v8u)_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+#elif defined(__SSE2__)
+    const __m128i mv = _mm_set1_epi32((int)m);
+    const __m128i mask_lo = _mm_set1_epi64x(0xffffffffll);
+    for (int h = 0; h < 2; h++) {
+        __m128i av;
+        memcpy(&av, (char *)&a + 16 * h, 16);
+        __m128i pe = _mm_mul_epu32(av, mv);
+        __m128i po = _mm_mul_epu32(_mm_srli_epi64(av, 32), mv);
+        __m128i l = _mm_or_si128(_mm_and_si128(pe, mask_lo), _mm_slli_epi64(po, 32));
+        __m128i u = _mm_or_si128(_mm_srli_epi64(pe, 32), _mm_andnot_si128(mask_lo, po));
+        memcpy((char *)lo + 16 * h, &l, 16);
+        memcpy((char *)hi + 16 * h, &u, 16);
+    }
+#else
+    v4q ev = (v4q)a & 0xffffffffull, od = (v4q)a >> 32;
+    v4q pe = ev * (uint64_t)m, po = od * (uint64_t)m;
+    *lo = (v8u)((pe & 0xffffffffull) | (po << 32));
+    *hi = (v8u)((pe >> 32) | (po & 0xffffffff00000000ull));
+#endif
+}
+
+/* The 32 words of group g (8 Philox blocks), rows of 8 lanes, in stream order. */
+static inline void FI_K(philox_group)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+    uint64_t b0 = g * FI_GROUP_BLOCKS; /* low 3 bits zero: adding a lane never carries */
+    v8u c0 = (v8u){0, 1, 2, 3, 4, 5, 6, 7} + (uint32_t)b0;
+    v8u c1 = (v8u){0} + (uint32_t)(b0 >> 32);
+    v8u c2 = (v8u){0} + (uint32_t)s->stream;
+    v8u c3 = (v8u){0} + (uint32_t)(s->stream >> 32);
+    uint32_t k0 = s->key[0], k1 = s->key[1];
+    for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        if (r) { k0 += FI_PHILOX_W0; k1 += FI_PHILOX_W1; }
+        v8u hi0, lo0, hi1, lo1;
+        FI_K(mulhilo8)(FI_PHILOX_M0, c0, &hi0, &lo0);
+        FI_K(mulhilo8)(FI_PHILOX_M1, c2, &hi1, &lo1);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+    }
+    fi_store8u(X, c0);
+    fi_store8u(X + 8, c1);
+    fi_store8u(X + 16, c2);
+    fi_store8u(X + 24, c3);
+}
+
+/* ---- per-group transforms: 32 words -> 32 float32 or 16 float64 values ---- */
+
+static inline void FI_K(xf_raw)(const uint32_t *X, const fi_dist_params *p, void *out) {
+    (void)p;
+    memcpy(out, X, 32 * sizeof(uint32_t));
+}
+
+static inline void FI_K(xf_uniform_f32)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    float *out = (float *)out_;
+    const float low = (float)p->low, range = (float)p->range, bh = (float)p->below_high;
+    for (int row = 0; row < 4; row++) {
+        v8f u = fi_i32_to_f32((v8i)(fi_load8u(X + 8 * row) >> 8)) * 0x1p-24f;
+        v8f y = u * range + low;
+        fi_store8f(out + 8 * row, fi_sel8f(y <= bh, y, (v8f){0} + bh));
+    }
+}
+
+static inline void FI_K(xf_uniform_f64)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    double *out = (double *)out_;
+    for (int row = 0; row < 2; row++) {
+        for (int half = 0; half < 2; half++) {
+            v4q x = fi_join64(X + 16 * row, X + 16 * row + 8, half);
+            v4d u = fi_u53_to_f64(x >> 11) * 0x1p-53;
+            v4d y = u * p->range + p->low;
+            fi_store4d(out + 8 * row + 4 * half, fi_sel4d(y <= p->below_high, y, (v4d){0} + p->below_high));
+        }
+    }
+}
+
+/* Box-Muller on (a, b): radius from a (u1 in (0, 1], no log(0)), angle from the top 24 bits of b
+ * reduced exactly to a quadrant q and t in (-1/2, 1/2). */
+static inline void FI_K(box_muller8f)(v8u a, v8u b, v8f *zc, v8f *zs) {
+    v8f u1 = fi_u32_to_f32(a) * 0x1p-32f + 0x1p-33f;
+    v8f r = fi_sqrt8f(fi_log8f(u1) * -2.0f);
+    v8u w = (b >> 8) + (1u << 21);
+    v8i q = (v8i)((w >> 22) & 3u);
+    v8f t = (fi_i32_to_f32((v8i)(w & 0x3fffffu)) + 0.5f) * 0x1p-22f - 0.5f;
+    v8f s, c;
+    fi_sincos_halfpi8f(t, &s, &c);
+    v8i swap = (q & 1) != 0;
+    v8f X = fi_sel8f(swap, s, c), Y = fi_sel8f(swap, c, s);
+    v8i negc = (q == 1) | (q == 2), negs = q >= 2;
+    const v8i sign = (v8i){0} + (int32_t)0x80000000;
+    *zc = r * (v8f)((v8i)X ^ (negc & sign));
+    *zs = r * (v8f)((v8i)Y ^ (negs & sign));
+}
+
+static inline void FI_K(box_muller4d)(v4q a, v4q b, v4d *zc, v4d *zs) {
+    v4d u1 = fi_u53_to_f64(a >> 11) * 0x1p-53 + 0x1p-54;
+    v4d r = fi_sqrt4d(fi_log4d(u1) * -2.0);
+    v4q w = (b >> 11) + (1ull << 50);
+    v4l q = (v4l)((w >> 51) & 3u);
+    v4d t = (fi_u52_to_f64(w & ((1ull << 51) - 1)) + 0.5) * 0x1p-51 - 0.5;
+    v4d s, c;
+    fi_sincos_halfpi4d(t, &s, &c);
+    v4l swap = (q & 1) != 0;
+    v4d X = fi_sel4d(swap, s, c), Y = fi_sel4d(swap, c, s);
+    v4l negc = (q == 1) | (q == 2), negs = q >= 2;
+    const v4l sign = (v4l){0} + (int64_t)0x8000000000000000ull;
+    *zc = r * (v4d)((v4l)X ^ (negc & sign));
+    *zs = r * (v4d)((v4l)Y ^ (negs & sign));
+}
+
+static inline void FI_K(xf_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    float *out = (float *)out_;
+    const float loc = (float)p->loc, scale = (float)p->scale;
+    for (int pair = 0; pair < 2; pair++) {
+        v8f zc, zs;
+        FI_K(box_muller8f)(fi_load8u(X + 16 * pair), fi_load8u(X + 16 * pair + 8), &zc, &zs);
+        fi_store8f(out + 16 * pair, zc * scale + loc);
+        fi_store8f(out + 16 * pair + 8, zs * scale + loc);
+    }
+}
+
+static inline void FI_K(xf_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    double *out = (double *)out_;
+    for (int half = 0; half < 2; half++) {
+        v4q a = fi_join64(X, X + 8, half);        /* 64-bit row 0: radius */
+        v4q b = fi_join64(X + 16, X + 24, half);  /* 64-bit row 1: angle */
+        v4d zc, zs;
+        FI_K(box_muller4d)(a, b, &zc, &zs);
+        fi_store4d(out + 4 * half, zc * p->scale + p->loc);
+        fi_store4d(out + 8 + 4 * half, zs * p->scale + p->loc);
+    }
+}
+
+/* Truncated normal by inverse CDF from u in (0, 1): the lower tail uses p = pa + u mass, the upper
+ * tail q = qb + (1 - u) mass (1 - u is exact), so both tails keep full relative precision. */
+static inline v4d FI_K(truncnorm_z4d)(v4d u, const fi_dist_params *p) {
+    v4d pl = u * p->tn_mass + p->tn_pa;
+    v4d qu = (1.0 - u) * p->tn_mass + p->tn_qb;
+    v4l lower = pl < 0.5;
+    v4d z = fi_ndtri_lower4d(fi_sel4d(lower, pl, qu));
+    z = fi_sel4d(lower, z, -z);
+    z = fi_sel4d(z < p->tn_za, (v4d){0} + p->tn_za, z);
+    return fi_sel4d(z > p->tn_zb, (v4d){0} + p->tn_zb, z);
+}
+
+static inline void FI_K(xf_truncnorm_f32)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    float *out = (float *)out_;
+    const float lo = (float)p->out_lo, hi = (float)p->out_hi;
+    for (int row = 0; row < 4; row++) {
+        for (int half = 0; half < 2; half++) {
+            v4u w;
+            memcpy(&w, X + 8 * row + 4 * half, 16);
+            v4d u = (fi_u52_to_f64(__builtin_convertvector(w, v4q)) + 0.5) * 0x1p-32;
+            v4d y = FI_K(truncnorm_z4d)(u, p) * p->scale + p->loc;
+            v4f yf = __builtin_convertvector(y, v4f);
+            yf = (v4f)(((v4u)yf & (v4u)(yf >= lo)) | ((v4u)((v4f){0} + lo) & ~(v4u)(yf >= lo)));
+            yf = (v4f)(((v4u)yf & (v4u)(yf <= hi)) | ((v4u)((v4f){0} + hi) & ~(v4u)(yf <= hi)));
+            memcpy(out + 8 * row + 4 * half, &yf, 16);
+        }
+    }
+}
+
+static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_params *p, void *out_) {
+    double *out = (double *)out_;
+    for (int row = 0; row < 2; row++) {
+        for (int half = 0; half < 2; half++) {
+            v4q x = fi_join64(X + 16 * row, X + 16 * row + 8, half);
+            v4d u = (fi_u52_to_f64(x >> 12) + 0.5) * 0x1p-52;
+            v4d y = FI_K(truncnorm_z4d)(u, p) * p->scale + p->loc;
+            y = fi_sel4d(y < p->out_lo, (v4d){0} + p->out_lo, y);
+            y = fi_sel4d(y > p->out_hi, (v4d){0} + p->out_hi, y);
+            fi_store4d(out + 8 * row + 4 * half, y);
+        }
+    }
+}
+
+/* ---- fills: values v0 .. v0+n-1; partial groups at either end go through a scratch group ---- */
+#define FI_DEFINE_FILL(NAME, VPG, T, XFORM)                                                       \
+    static void FI_K(NAME)(const fi_stream_id *s, uint64_t v0, int64_t n,                         \
+                           const fi_dist_params *p, void *out_) {                                 \
+        T *out = (T *)out_;                                                                       \
+        uint64_t g = v0 / (VPG);                                                                  \
+        int64_t off = (int64_t)(v0 % (VPG));                                                      \
+        FI_ALIGN32 uint32_t X[FI_GROUP_WORDS];                                                    \
+        FI_ALIGN32 T tmp[VPG];                                                                    \
+        while (n > 0) {                                                                           \
+            FI_K(philox_group)(s, g, X);                                                          \
+            if (off == 0 && n >= (VPG)) {                                                         \
+                XFORM(X, p, out);                                                                 \
+                out += (VPG);                                                                     \
+                n -= (VPG);                                                                       \
+            } else {                                                                              \
+                XFORM(X, p, tmp);                                                                 \
+                int64_t take = (VPG) - off;                                                       \
+                if (take > n) take = n;                                                           \
+                memcpy(out, tmp + off, (size_t)take * sizeof(T));                                 \
+                out += take;                                                                      \
+                n -= take;                                                                        \
+                off = 0;                                                                          \
+            }                                                                                     \
+            g++;                                                                                  \
+        }                                                                                         \
+    }
+
+FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xf_raw))
+FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xf_uniform_f32))
+FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xf_uniform_f64))
+FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xf_normal_f32))
+FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xf_normal_f64))
+FI_DEFINE_FILL(fill_truncnorm_f32, 32, float, FI_K(xf_truncnorm_f32))
+FI_DEFINE_FILL(fill_truncnorm_f64, 16, double, FI_K(xf_truncnorm_f64))
+
+const fi_fill_kernel FI_K(fi_fill_table)[FI_DIST_COUNT] = {
+    FI_K(fill_raw), FI_K(fill_uniform_f32), FI_K(fill_uniform_f64), FI_K(fill_normal_f32),
+    FI_K(fill_normal_f64), FI_K(fill_truncnorm_f32), FI_K(fill_truncnorm_f64)};
+
+const fi_xform_kernel FI_K(fi_xform_table)[FI_DIST_COUNT] = {
+    FI_K(xf_raw), FI_K(xf_uniform_f32), FI_K(xf_uniform_f64), FI_K(xf_normal_f32),
+    FI_K(xf_normal_f64), FI_K(xf_truncnorm_f32), FI_K(xf_truncnorm_f64)};
+
+const fi_group_kernel FI_K(fi_group_fn) = FI_K(philox_group);
