@@ -128,10 +128,14 @@ cdef int _truncnorm_params(double a, double b, double loc, double scale, int is_
     return 0
 
 
-def check_truncnorm(double a, double b, double loc, double scale, bint is_f32):
-    """Raise ValueError if the interval cannot be sampled (run before the stream moves)."""
+def truncnorm_params(double a, double b, double loc, double scale, bint is_f32):
+    """The precomputed parameters of a truncated normal (raises ValueError if it cannot be
+    sampled). Run before the stream moves; tests replay the transform with them."""
     cdef fi_dist_params p
     _truncnorm_params(a, b, loc, scale, is_f32, &p)
+    return {"loc": p.loc, "scale": p.scale, "tn_pa": p.tn_pa, "tn_qb": p.tn_qb,
+            "tn_mass": p.tn_mass, "tn_za": p.tn_za, "tn_zb": p.tn_zb, "out_lo": p.out_lo,
+            "out_hi": p.out_hi}
 
 
 def fill_truncnorm(uint32_t k0, uint32_t k1, uint64_t stream, uint64_t v0,

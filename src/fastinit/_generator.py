@@ -397,7 +397,7 @@ class Generator:
         if unit_variance:
             scale = scale / truncnorm_std(fa, fb)
         arr, scalar = self._prepare(size, dtype, out, "truncated_normal")
-        _core.check_truncnorm(fa, fb, loc, scale, arr.dtype == np.float32)
+        _core.truncnorm_params(fa, fb, loc, scale, arr.dtype == np.float32)
         return self._run(_core.fill_truncnorm, arr, scalar, n_threads, loc, scale, fa, fb)
 
     def raw(self, size=None, out=None, *, n_threads=None):
