@@ -58,6 +58,7 @@ __all__ = [
     "require_matplotlib",
     "save_figure",
     "to_jsonable",
+    "validate_results",
     "write_bytes_atomic",
     "write_csv",
     "write_json",
@@ -197,6 +198,65 @@ def load_results(path):
     """Read a results.json written by fastinit, non-finite floats restored."""
     with open(path, encoding="utf-8") as fh:
         return from_jsonable(json.load(fh))
+
+
+RESULTS_SCHEMA = "fastinit.results/1"
+
+
+def _need(cond, where, what):
+    if not cond:
+        raise ValueError(f"results schema: {where}: {what}")
+
+
+def _check_fields(obj, where, fields):
+    _need(isinstance(obj, dict), where, "expected an object")
+    for key, types in fields.items():
+        _need(key in obj, where, f"missing {key!r}")
+        _need(isinstance(obj[key], types), f"{where}.{key}",
+              f"expected {' or '.join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))}, "
+              f"got {type(obj[key]).__name__}")
+
+
+def validate_results(doc):
+    """Check a results.json document (as loaded by ``json.load``) against schema 1.
+
+    The document is ``{"schema", "provenance", "experiments", "failed"}``;
+    each experiment holds ``name``, ``title``, ``settings``, ``tables``
+    (``columns``, ``rows`` of as many cells, ``caption``, ``units``),
+    ``verdicts`` (``case``, ``verdict``, ``reason``), ``criteria``,
+    ``description`` and ``data``. Cells are numbers, strings (including
+    ``"NaN"``/``"Infinity"``), booleans or null.
+
+    Raises
+    ------
+    ValueError
+        Naming the first place where the document differs.
+    """
+    _check_fields(doc, "$", {"schema": str, "provenance": dict, "experiments": dict, "failed": dict})
+    _need(doc["schema"] == RESULTS_SCHEMA, "$.schema", f"expected {RESULTS_SCHEMA!r}, got {doc['schema']!r}")
+    _check_fields(doc["provenance"], "$.provenance", {
+        "fastinit_version": str, "fastinit_config": dict, "numpy_version": str, "blas": dict,
+        "python": str, "platform": str, "created": str, "settings": dict})
+    for name, exp in doc["experiments"].items():
+        where = f"$.experiments[{name!r}]"
+        _check_fields(exp, where, {"name": str, "title": str, "settings": dict, "tables": dict,
+                                   "verdicts": list, "criteria": str, "description": str, "data": dict})
+        _need(exp["name"] == name, where, f"name {exp['name']!r} differs from its key")
+        _need(len(exp["tables"]) > 0, where, "no tables")
+        for tname, t in exp["tables"].items():
+            tw = f"{where}.tables[{tname!r}]"
+            _check_fields(t, tw, {"columns": list, "rows": list, "caption": str, "units": dict})
+            _need(all(isinstance(c, str) for c in t["columns"]), tw, "column names must be strings")
+            for i, row in enumerate(t["rows"]):
+                _need(isinstance(row, list) and len(row) == len(t["columns"]), f"{tw}.rows[{i}]",
+                      f"expected {len(t['columns'])} cells")
+                for cell in row:
+                    _need(cell is None or isinstance(cell, (int, float, str, bool)), f"{tw}.rows[{i}]",
+                          f"cell of type {type(cell).__name__}")
+        for i, v in enumerate(exp["verdicts"]):
+            _check_fields(v, f"{where}.verdicts[{i}]", {"case": str, "verdict": str, "reason": str})
+    for name, msg in doc["failed"].items():
+        _need(isinstance(msg, str), f"$.failed[{name!r}]", "expected a string")
 
 
 # --------------------------------------------------------------------- files
@@ -705,11 +765,3 @@ class Report:
     def write(self, path):
         """Write the page to `path` (UTF-8), atomically."""
         write_bytes_atomic(path, self.to_html().encode("utf-8"))
-
-
-def stderr_is_tty():
-    """True when stderr is an interactive terminal."""
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -310,8 +310,10 @@ def _figures(results, args, out):
 
 
 def _results_doc(results, prov, failures=()):
+    from fastinit._report import RESULTS_SCHEMA
+
     return {
-        "schema": "fastinit.results/1",
+        "schema": RESULTS_SCHEMA,
         "provenance": prov,
         "experiments": {r.name: r.to_dict() for r in results},
         "failed": {name: msg for name, msg in failures},
@@ -396,8 +398,9 @@ def _cmd_experiment(args):
     result, elapsed = _run_one(args.experiment, kw, accepted, args, args.experiment)
     settings = {"command": args.experiment, "seed": result.settings.get("seed", args.seed),
                 "dtype": args.dtype, "threads": args.threads, "thread_control": threads,
-                "run": result.settings, "elapsed_s": round(elapsed, 3)}
+                "run": result.settings}
     prov = _provenance(args, settings, args.argv)
+    prov["elapsed_s"] = {args.experiment: round(elapsed, 3)}
     figs = _figures([result], args, out)
     if out is not None:
         _write_outputs(out, [result], figs, prov, f"fastinit {args.experiment}")
@@ -450,8 +453,9 @@ def _cmd_report(args):
             _print_result(res, args, elapsed)
     settings = {"command": "report", "seed": args.seed if args.seed is not None else 0, "dtype": args.dtype,
                 "threads": args.threads, "thread_control": threads, "quick": args.quick,
-                "experiments": {r.name: r.settings for r in results}, "elapsed_s": timings}
+                "experiments": {r.name: r.settings for r in results}}
     prov = _provenance(args, settings, args.argv)
+    prov["elapsed_s"] = timings
     figs = _figures(results, args, out)
     _write_outputs(out, results, figs, prov, "fastinit report", failures, notes)
     if args.json:

@@ -34,6 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastinit._validate import float_dtype
+
 __all__ = [
     "DIGITS_ATTRIBUTION",
     "Digits",
@@ -71,13 +73,6 @@ _MNIST_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "t10k": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-
-
-def _check_float_dtype(dtype, func):
-    dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"Unsupported dtype {dt!r} for {func}")
-    return dt
 
 
 class Digits(NamedTuple):
@@ -156,7 +151,7 @@ def load_digits(return_X_y=False, dtype=np.float64):
     >>> X.shape, y.shape, X.max()
     ((1797, 64), (1797,), 16.0)
     """
-    dt = _check_float_dtype(dtype, "load_digits")
+    dt = float_dtype(dtype, "load_digits")
     raw = _digits_raw()
     data = raw[:, :64].astype(dt)
     target = raw[:, 64].copy()
@@ -346,7 +341,7 @@ def load_mnist(directory, kind="train", *, flatten=False, dtype=None):
     """
     if kind not in _MNIST_NAMES:
         raise ValueError(f"kind must be one of 'train', 't10k' (got {kind!r})")
-    dt = None if dtype is None else _check_float_dtype(dtype, "load_mnist")
+    dt = None if dtype is None else float_dtype(dtype, "load_mnist")
     directory = Path(os.path.expanduser(os.fspath(directory)))
     if not directory.is_dir():
         raise FileNotFoundError(2, "No such file or directory", os.fspath(directory))

@@ -7,6 +7,8 @@ import operator
 
 import numpy as np
 
+from fastinit._validate import check_n_threads, float_dtype  # noqa: F401  (re-exported)
+
 DTYPES = ("float32", "float64")
 
 
@@ -74,17 +76,6 @@ def dtype_list(dtype, func):
         if name not in out:
             out.append(name)
     return out
-
-
-def float_dtype(dtype, func):
-    """np.dtype float32/float64, else ``TypeError: Unsupported dtype ... for func``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"Unsupported dtype {dtype!r} for {func}") from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"Unsupported dtype {dt!r} for {func}")
-    return dt
 
 
 def finite_float(value, name, *, positive=False):
