@@ -57,6 +57,7 @@ cdef extern from "fi_random.h" nogil:
 cdef extern from "fi_bitgen.h" nogil:
     ctypedef struct fi_bitgen_t:
         void *state
+        uint64_t (*next_uint64)(void *st) noexcept nogil
     ctypedef struct fi_bitgen_state:
         fi_stream_id id
         uint64_t pos

@@ -210,6 +210,21 @@ cdef class _BitGenState:
     def position(self):
         return self.state.pos
 
+    def random_raw(self, size=None):
+        """Raw 64-bit outputs (two words each, low word first), like NumPy's random_raw."""
+        cdef Py_ssize_t i, n
+        cdef uint64_t[::1] out
+        if size is None:
+            with self.lock:
+                return self.bitgen.next_uint64(self.bitgen.state)
+        arr = np.empty(size, dtype=np.uint64)
+        out = arr.reshape(-1)
+        n = out.shape[0]
+        with self.lock, nogil:
+            for i in range(n):
+                out[i] = self.bitgen.next_uint64(self.bitgen.state)
+        return arr
+
     @position.setter
     def position(self, uint64_t pos):
         self.state.pos = pos

@@ -464,6 +464,10 @@ class BitGenerator:
         return {"bit_generator": "fastinit.BitGenerator", "stream": self._stream,
                 "position": self.position}
 
+    def random_raw(self, size=None):
+        """Raw 64-bit outputs (two stream words each, low word first)."""
+        return self._state.random_raw(size)
+
     def __reduce__(self):
         return (BitGenerator, (self._seed_seq, self._stream, self.position))
 

@@ -80,7 +80,7 @@ def check_out(out: Any, dtype: np.dtype, size: tuple[int, ...] | None) -> np.nda
     """Validate a user-supplied ``out=`` array (C- or F-contiguous, writable, aligned, native)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-    if out.dtype != dtype:
+    if out.dtype != dtype and out.dtype.newbyteorder("=") != dtype:
         raise TypeError(
             "Supplied output array has the wrong type. "
             f"Expected {dtype.name}, got {out.dtype.name}"
