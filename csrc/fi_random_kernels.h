@@ -38,28 +38,45 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
 #endif
 }
 
-/* The 32 words of group g (8 Philox blocks), rows of 8 lanes, in stream order. */
-static inline void FI_K(philox_group)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
-    uint64_t b0 = g * FI_GROUP_BLOCKS; /* low 3 bits zero: adding a lane never carries */
-    v8u c0 = (v8u){0, 1, 2, 3, 4, 5, 6, 7} + (uint32_t)b0;
-    v8u c1 = (v8u){0} + (uint32_t)(b0 >> 32);
-    v8u c2 = (v8u){0} + (uint32_t)s->stream;
-    v8u c3 = (v8u){0} + (uint32_t)(s->stream >> 32);
+/* The words of groups g .. g+FI_ILP-1 (8 Philox blocks each), rows of 8 lanes, in stream order.
+ * Several groups at once: one group's ten rounds are a serial chain of multiplies, so
+ * interleaving independent groups keeps the vector units busy. */
+#define FI_ILP 2
+static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+    v8u c0[FI_ILP], c1[FI_ILP], c2[FI_ILP], c3[FI_ILP];
+    for (int j = 0; j < FI_ILP; j++) {
+        uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: a lane never carries */
+        c0[j] = (v8u){0, 1, 2, 3, 4, 5, 6, 7} + (uint32_t)b0;
+        c1[j] = (v8u){0} + (uint32_t)(b0 >> 32);
+        c2[j] = (v8u){0} + (uint32_t)s->stream;
+        c3[j] = (v8u){0} + (uint32_t)(s->stream >> 32);
+    }
     uint32_t k0 = s->key[0], k1 = s->key[1];
     for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
         if (r) { k0 += FI_PHILOX_W0; k1 += FI_PHILOX_W1; }
-        v8u hi0, lo0, hi1, lo1;
-        FI_K(mulhilo8)(FI_PHILOX_M0, c0, &hi0, &lo0);
-        FI_K(mulhilo8)(FI_PHILOX_M1, c2, &hi1, &lo1);
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
+        for (int j = 0; j < FI_ILP; j++) {
+            v8u hi0, lo0, hi1, lo1;
+            FI_K(mulhilo8)(FI_PHILOX_M0, c0[j], &hi0, &lo0);
+            FI_K(mulhilo8)(FI_PHILOX_M1, c2[j], &hi1, &lo1);
+            c0[j] = hi1 ^ c1[j] ^ k0;
+            c1[j] = lo1;
+            c2[j] = hi0 ^ c3[j] ^ k1;
+            c3[j] = lo0;
+        }
     }
-    fi_store8u(X, c0);
-    fi_store8u(X + 8, c1);
-    fi_store8u(X + 16, c2);
-    fi_store8u(X + 24, c3);
+    for (int j = 0; j < FI_ILP; j++) {
+        fi_store8u(X + 32 * j, c0[j]);
+        fi_store8u(X + 32 * j + 8, c1[j]);
+        fi_store8u(X + 32 * j + 16, c2[j]);
+        fi_store8u(X + 32 * j + 24, c3[j]);
+    }
+}
+
+/* One group (the scalar reference fi_philox_group_scalar computes the same words). */
+static inline void FI_K(philox_group)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+    FI_ALIGN32 uint32_t XX[FI_GROUP_WORDS * FI_ILP];
+    FI_K(philox_groups)(s, g, XX);
+    memcpy(X, XX, sizeof(uint32_t) * FI_GROUP_WORDS);
 }
 
 /* ---- per-group transforms: 32 words -> 32 float32 or 16 float64 values ---- */
@@ -198,24 +215,27 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
         T *out = (T *)out_;                                                                       \
         uint64_t g = v0 / (VPG);                                                                  \
         int64_t off = (int64_t)(v0 % (VPG));                                                      \
-        FI_ALIGN32 uint32_t X[FI_GROUP_WORDS];                                                    \
+        FI_ALIGN32 uint32_t X[FI_GROUP_WORDS * FI_ILP];                                           \
         FI_ALIGN32 T tmp[VPG];                                                                    \
         while (n > 0) {                                                                           \
-            FI_K(philox_group)(s, g, X);                                                          \
-            if (off == 0 && n >= (VPG)) {                                                         \
-                XFORM(X, p, out);                                                                 \
-                out += (VPG);                                                                     \
-                n -= (VPG);                                                                       \
-            } else {                                                                              \
-                XFORM(X, p, tmp);                                                                 \
-                int64_t take = (VPG) - off;                                                       \
-                if (take > n) take = n;                                                           \
-                memcpy(out, tmp + off, (size_t)take * sizeof(T));                                 \
-                out += take;                                                                      \
-                n -= take;                                                                        \
-                off = 0;                                                                          \
+            FI_K(philox_groups)(s, g, X);                                                         \
+            for (int j = 0; j < FI_ILP && n > 0; j++) {                                           \
+                const uint32_t *Xj = X + FI_GROUP_WORDS * j;                                      \
+                if (off == 0 && n >= (VPG)) {                                                     \
+                    XFORM(Xj, p, out);                                                            \
+                    out += (VPG);                                                                 \
+                    n -= (VPG);                                                                   \
+                } else {                                                                          \
+                    XFORM(Xj, p, tmp);                                                            \
+                    int64_t take = (VPG) - off;                                                   \
+                    if (take > n) take = n;                                                       \
+                    memcpy(out, tmp + off, (size_t)take * sizeof(T));                             \
+                    out += take;                                                                  \
+                    n -= take;                                                                    \
+                    off = 0;                                                                      \
+                }                                                                                 \
             }                                                                                     \
-            g++;                                                                                  \
+            g += FI_ILP;                                                                          \
         }                                                                                         \
     }
 
