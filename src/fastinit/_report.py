@@ -570,7 +570,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:
 padding:0 1em;color:#222;line-height:1.45}
 h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
 .sub{color:#666;margin-top:0}
-table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
+.tw{overflow-x:auto;margin:.8em 0}table{border-collapse:collapse;font-size:.86em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
@@ -598,7 +598,7 @@ def _table_html(columns, rows, *, caption=None, verdict_columns=("verdict",), ma
     vcols = {i for i, c in enumerate(columns) if str(c) in set(verdict_columns)}
     rows = list(rows)
     shown = rows if max_rows is None else rows[:max_rows]
-    out = ["<table>"]
+    out = ['<div class="tw"><table>']
     if caption:
         out.append(f"<caption>{html.escape(str(caption))}</caption>")
     out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in columns) + "</tr></thead><tbody>")
@@ -614,7 +614,7 @@ def _table_html(columns, rows, *, caption=None, verdict_columns=("verdict",), ma
             attr = f' class="{" ".join(cls)}"' if cls else ""
             tds.append(f"<td{attr}>{html.escape(text)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     if len(shown) < len(rows):
         out.append(f"<p class=\"sub\">{len(rows) - len(shown)} more rows in the CSV file and results.json.</p>")
     return "".join(out)
@@ -726,7 +726,8 @@ class Report:
             ("fastinit", p.get("fastinit_version")),
             ("SIMD path", cfg.get("simd") or cfg.get("simd_path") or cfg.get("SIMD")),
             ("OpenMP", cfg.get("openmp")),
-            ("threads", (p.get("settings") or {}).get("threads") or cfg.get("threads") or cfg.get("n_threads")),
+            ("threads", (p.get("settings") or {}).get("threads") or cfg.get("default_threads")
+             or cfg.get("threads")),
             ("BLAS (NumPy)", " ".join(str(blas[k]) for k in ("name", "version") if blas.get(k)) or None),
             ("NumPy", p.get("numpy_version")),
             ("matplotlib", p.get("matplotlib_version")),

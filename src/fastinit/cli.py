@@ -350,9 +350,9 @@ def _html(results, figs, prov, title, notes=()):
             s.figure(png, caption=f"{stem}.png")
         for tname, t in tabs[1:]:
             s.table(t.columns, t.rows, caption=f"{tname}: {t.caption}", collapsed=True, max_rows=300)
-        settings = ", ".join(f"{k}={v}" for k, v in sorted(r.settings.items()))
-        s.code(f"settings: {settings}\nrerun: fastinit.experiments.{spec.module}.run(**settings)  or  "
-               f"fastinit {r.name} ...")
+        settings = ", ".join(f"{k}={v!r}" for k, v in sorted(r.settings.items()))
+        s.code(f"# the same numbers from Python:\nfrom fastinit.experiments import {spec.module}\n"
+               f"result = {spec.module}.run({settings})")
     return rep
 
 

@@ -148,7 +148,7 @@ def load_digits(return_X_y=False, dtype=np.float64):
     --------
     >>> from fastinit.data import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> X.shape, y.shape, X.max()
+    >>> X.shape, y.shape, float(X.max())
     ((1797, 64), (1797,), 16.0)
     """
     dt = float_dtype(dtype, "load_digits")

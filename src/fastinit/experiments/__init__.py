@@ -28,7 +28,7 @@ Examples
 >>> from fastinit.experiments import matmul_chain, zw_stats
 >>> r = zw_stats.run(ns=(10, 100), repeats=4, seed=0)
 >>> r.table("per_n").columns[:3]
-['n', 'repeats', 'mean_var_w']
+['n', 'verdict', 'repeats']
 >>> import fastinit.experiments as fx
 >>> fx.run("matmul-chain", n=16, steps=5).name
 'matmul-chain'

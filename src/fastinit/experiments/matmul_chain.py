@@ -218,17 +218,16 @@ def run(*, n=512, steps=100, inits=tuple(INITS), modes=MODES, dtype=None, seed=0
         else:
             verdict, reason = "healthy", f"rms ratio {ratio:.3g} after {steps} steps"
         summary_rows.append([
-            init, mode, dt_name, scale, INITS[init][1], overflow, underflow,
-            factor, theory, _theory_steps(float(rms[0]), theory, dt_name),
-            float(p["mean"][steps]), float(p["std"][steps]), verdict,
+            init, mode, dt_name, verdict, overflow, underflow, _theory_steps(float(rms[0]), theory, dt_name),
+            factor, theory, scale, INITS[init][1], float(p["mean"][steps]), float(p["std"][steps]),
         ])
         verdicts.append({"case": _key(init, mode, dt_name), "verdict": verdict, "reason": reason})
         for k in range(steps + 1):
             path_rows.append([init, mode, dt_name, k, float(p["mean"][k]), float(p["std"][k]), float(rms[k])])
 
     summary = Table(
-        ["init", "mode", "dtype", "scale", "activation", "overflow_step", "underflow_step",
-         "rms_factor", "rms_factor_theory", "limit_step_theory", "final_mean", "final_std", "verdict"],
+        ["init", "mode", "dtype", "verdict", "overflow_step", "underflow_step", "limit_step_theory",
+         "rms_factor", "rms_factor_theory", "scale", "activation", "final_mean", "final_std"],
         summary_rows,
         caption=f"x = a @ x, {steps} products, n = {n}: where values overflow or underflow",
         units={"overflow_step": "products", "underflow_step": "products",

@@ -134,17 +134,17 @@ def run(*, ns=(6, 10, 100, 1000, 10000), rows=4, cols=4, repeats=20, gain=2.0, d
         zscore = diff / se if se > 0 else math.inf
         verdict = "agrees" if abs(zscore) <= Z_LIMIT else "disagrees"
         per_n.append([
-            n, repeats, float(np.mean(col("var_w"))), float(np.mean(n * col("var_w"))), gain / n,
+            n, verdict, repeats, float(np.mean(col("var_w"))), float(np.mean(n * col("var_w"))), gain / n,
             float(np.mean(col("var_x"))), float(np.mean(col("var_z"))), float(np.std(col("var_z"), ddof=1)),
-            float(np.mean(msq)), se, gain, zscore, float(np.mean(col("norm_z"))), theory_norm, verdict,
+            float(np.mean(msq)), se, gain, zscore, float(np.mean(col("norm_z"))), theory_norm,
         ])
         verdicts.append({"case": f"n={n}", "verdict": verdict,
                          "reason": f"mean(Z^2) = {np.mean(msq):.4g} vs {gain:g}, {zscore:+.2f} standard errors"})
 
     summary = Table(
-        ["n", "repeats", "mean_var_w", "mean_n_var_w", "theory_var_w", "mean_var_x", "mean_var_z",
+        ["n", "verdict", "repeats", "mean_var_w", "mean_n_var_w", "theory_var_w", "mean_var_x", "mean_var_z",
          "sd_var_z", "mean_meansq_z", "se_meansq_z", "theory_var_z", "z_score", "mean_norm_z",
-         "theory_norm_z", "verdict"],
+         "theory_norm_z"],
         per_n,
         caption=f"Z = W @ X with W ~ N(0, {gain:g}/n) ({rows} x n), X ~ N(0, 1) (n x {cols}): "
                 f"averages over {repeats} samples per n",
