@@ -1,0 +1,111 @@
+"""Print the sampler's speed ratios against NumPy (and PyTorch when installed) in one run.
+
+    python bench/compare.py [--quick] [--markdown]
+
+Every number is the best of several repeats (a shared machine is noisy), and every ratio compares
+two timings taken in this same run on this machine. The last column relates fastinit's time to
+the machine's memory-write rate, measured here by filling the same output buffer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+
+import fastinit
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def best(fn, repeat=7, number=1):
+    fn()  # warm up (page faults, thread pool start)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return min(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = ap.parse_args(argv)
+    n = 10**6 if args.quick else 10**7
+    rep = 3 if args.quick else 7
+    nt = fastinit._core.default_threads()
+    rows = []
+
+    def add(case, base_name, t_base, t_fast, nbytes):
+        t_fill = best(lambda: fill_buf.fill(1.0), rep) * nbytes / fill_buf.nbytes
+        rows.append((case, base_name, t_base, t_fast, t_base / t_fast, t_fill / t_fast))
+
+    fill_buf = np.empty(n, np.float64)
+    for dt in (np.float32, np.float64):
+        out = np.empty(n, dt)
+        g_np = np.random.default_rng(0)
+        g_fi = fastinit.default_rng(0)
+        t_np = best(lambda: g_np.standard_normal(dtype=dt, out=out), rep)
+        for threads in sorted({1, nt}):
+            t_fi = best(lambda: g_fi.standard_normal(dtype=dt, out=out, n_threads=threads), rep)
+            add(f"standard_normal {np.dtype(dt).name} n={n:.0e}, {threads} thread(s)",
+                "Generator.standard_normal(out=)", t_np, t_fi, out.nbytes)
+        if torch is not None:
+            t = torch.empty(n, dtype=torch.float32 if dt == np.float32 else torch.float64)
+            torch.set_num_threads(nt)
+            t_t = best(lambda: t.normal_(), rep)
+            t_fi = best(lambda: g_fi.standard_normal(dtype=dt, out=out, n_threads=nt), rep)
+            add(f"standard_normal {np.dtype(dt).name} n={n:.0e}, {nt} threads", "torch normal_",
+                t_t, t_fi, out.nbytes)
+        t_np = best(lambda: g_np.random(dtype=dt, out=out), rep)
+        t_fi = best(lambda: g_fi.random(dtype=dt, out=out), rep)
+        add(f"random {np.dtype(dt).name} n={n:.0e}, {nt} threads", "Generator.random(out=)", t_np,
+            t_fi, out.nbytes)
+
+    M1, M2 = (1024, 1024) if args.quick else (4096, 3072)
+    g_fi = fastinit.default_rng(0)
+    t_idiom = best(lambda: np.random.randn(M1, M2) * np.sqrt(2 / M1), rep)
+    t_fi = best(lambda: g_fi.normal(0.0, np.sqrt(2 / M1), (M1, M2)), rep)
+    add(f"normal(0, sqrt(2/M1), ({M1}, {M2})) float64", "np.random.randn(M1, M2) * np.sqrt(2 / M1)",
+        t_idiom, t_fi, M1 * M2 * 8)
+
+    out = np.empty(n, np.float32)
+    t_fi = best(lambda: g_fi.truncated_normal(0, 1, -2, 2, dtype=np.float32, out=out), rep)
+    if torch is not None:
+        t = torch.empty(n)
+        t_t = best(lambda: torch.nn.init.trunc_normal_(t, 0.0, 1.0, -2.0, 2.0), rep)
+        add(f"truncated_normal [-2, 2] float32 n={n:.0e}", "torch.nn.init.trunc_normal_", t_t, t_fi,
+            out.nbytes)
+    else:
+        from scipy.stats import truncnorm
+
+        m = min(n, 10**6)
+        t_sc = best(lambda: truncnorm.rvs(-2, 2, size=m, random_state=0), 3) * n / m
+        add(f"truncated_normal [-2, 2] float32 n={n:.0e}", "scipy truncnorm.rvs (torch absent)",
+            t_sc, t_fi, out.nbytes)
+
+    cpu = platform.processor() or platform.machine()
+    print(f"# fastinit {fastinit.__version__} on {cpu}, {nt} threads, SIMD path "
+          f"{fastinit._core.simd_path()}, NumPy {np.__version__}"
+          + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
+    if args.markdown:
+        print("| case | baseline | baseline ms | fastinit ms | speed-up | of memory-write rate |")
+        print("|---|---|---:|---:|---:|---:|")
+        for case, base, tb, tf, r, mem in rows:
+            print(f"| {case} | `{base}` | {tb*1e3:.1f} | {tf*1e3:.2f} | {r:.1f}x | {mem:.0%} |")
+    else:
+        for case, base, tb, tf, r, mem in rows:
+            print(f"{case:55s} {r:6.1f}x  ({tb*1e3:8.2f} ms vs {tf*1e3:7.2f} ms; {base}; "
+                  f"{mem:.0%} of memory-write rate)")
+
+
+if __name__ == "__main__":
+    main()
