@@ -247,7 +247,7 @@ def test_split_no_shuffle_and_sizes():
         (dict(X=np.arange(5), valid_fraction=1.0), ValueError, "valid_fraction must be in"),
         (dict(X=np.arange(5), y=np.arange(4)), ValueError, "different numbers of samples"),
         (dict(X=np.arange(5), seed=-1), ValueError, "expected non-negative integer"),
-        (dict(X=np.arange(5), seed=0.5), TypeError, "seed must be an integer, got 0.5"),
+        (dict(X=np.arange(5), seed=0.5), TypeError, "SeedSequence expects int or sequence of ints"),
     ],
 )
 def test_split_errors(kwargs, exc, match):

@@ -280,14 +280,20 @@ def write_bytes_atomic(path, data):
         raise
 
 
+def _nonfinite_text(x):
+    """'nan', 'inf' or '-inf' for a non-finite float, else None."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return None
+
+
 def _csv_cell(v):
     if isinstance(v, (float, np.floating)):
         v = float(v)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)  # shortest text that reads back to the same float
+        # repr: the shortest text that reads back to the same float
+        return _nonfinite_text(v) or repr(v)
     if v is None:
         return ""
     if isinstance(v, (np.integer, np.bool_)):
@@ -517,13 +523,9 @@ def format_value(v, digits=4):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
         x = float(v)
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
         if x == 0:
             return "0"
-        return f"{x:.{digits}g}"
+        return _nonfinite_text(x) or f"{x:.{digits}g}"
     return str(v)
 
 

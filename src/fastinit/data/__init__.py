@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import operator
 import os
 import zlib
 from functools import lru_cache
@@ -394,6 +393,8 @@ def train_valid_split(X, y=None, *, valid_fraction=0.2, seed=0, shuffle=True):
     ValueError
         If fewer than 2 samples, `valid_fraction` outside (0, 1), a negative
         seed, or `X` and `y` of different lengths.
+    TypeError
+        If `seed` is not an integer (NumPy's SeedSequence message).
 
     Examples
     --------
@@ -415,12 +416,7 @@ def train_valid_split(X, y=None, *, valid_fraction=0.2, seed=0, shuffle=True):
         raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
     n_valid = min(max(int(round(n * valid_fraction)), 1), n - 1)
     if shuffle:
-        try:
-            seed = operator.index(seed)
-        except TypeError:
-            raise TypeError(f"seed must be an integer, got {seed!r}") from None
-        if seed < 0:
-            raise ValueError("expected non-negative integer")
+        # PCG64's SeedSequence rejects bad seeds in NumPy's own words.
         order = np.random.Generator(np.random.PCG64(seed)).permutation(n)
     else:
         order = np.arange(n)

@@ -91,19 +91,6 @@ def finite_float(value, name, *, positive=False):
     return v
 
 
-def seed_value(seed):
-    """A non-negative int seed (NumPy's words for a negative one)."""
-    if isinstance(seed, (bool, np.bool_)):
-        raise TypeError(f"SeedSequence expects int or sequence of ints for entropy not {seed!r}")
-    try:
-        s = operator.index(seed)
-    except TypeError:
-        raise TypeError(f"SeedSequence expects int or sequence of ints for entropy not {seed!r}") from None
-    if s < 0:
-        raise ValueError("expected non-negative integer")
-    return s
-
-
 def no_progress(done, total):
     """The default progress callback: does nothing."""
 

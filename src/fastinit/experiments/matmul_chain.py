@@ -41,7 +41,6 @@ from fastinit.experiments._common import (
     dtype_list,
     no_progress,
     positive_int,
-    seed_value,
     stats64,
 )
 
@@ -150,11 +149,10 @@ def run(*, n=512, steps=100, inits=tuple(INITS), modes=MODES, dtype=None, seed=0
     inits = choices(inits, tuple(INITS), "init")
     modes = choices(modes, MODES, "mode")
     dtypes = dtype_list(dtype, "matmul_chain")
-    seed = seed_value(seed)
     check_n_threads(threads)
-    progress = progress or no_progress
-
+    # default_rng checks the seed in NumPy's words before any work is done.
     children = fastinit.default_rng(seed).spawn(len(MODES) * len(DTYPES))
+    progress = progress or no_progress
     paths = {}
     total = len(modes) * len(dtypes) * steps
     done = 0

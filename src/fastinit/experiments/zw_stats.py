@@ -34,7 +34,6 @@ from fastinit.experiments._common import (
     int_list,
     no_progress,
     positive_int,
-    seed_value,
 )
 
 NAME = "zw-stats"
@@ -106,8 +105,8 @@ def run(*, ns=(6, 10, 100, 1000, 10000), rows=4, cols=4, repeats=20, gain=2.0, d
     repeats = positive_int(repeats, "repeats", minimum=2)
     gain = finite_float(gain, "gain", positive=True)
     dt = float_dtype(dtype, "zw_stats")
-    seed = seed_value(seed)
     check_n_threads(threads)
+    fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
 
     samples = []
