@@ -168,6 +168,27 @@ def test_report_notes_unavailable_experiments(tmp_path):
     assert not list((tmp_path / "all").glob("*.png"))
 
 
+def test_report_only_unavailable_is_an_error(monkeypatch, capsys, tmp_path):
+    spec = fx.ExperimentSpec("future-exp", "future_exp_module", 42, "A future experiment", "000")
+    monkeypatch.setitem(fx.EXPERIMENTS, "future-exp", spec)
+    assert cli.main(["report", "--only", "zw-stats,future-exp", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'future-exp'" in err[0] and "not available yet" in err[0]
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_report_common_flags_reach_the_experiments(tmp_path):
+    out = tmp_path / "f32"
+    p = fastinit_cmd("report", "--quick", "--only", "matmul-chain,zw-stats", "--dtype", "float32",
+                     "--seed", 7, "--no-plots", "--out", out)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((out / "results.json").read_text())
+    mc, zw = doc["experiments"]["matmul-chain"], doc["experiments"]["zw-stats"]
+    assert mc["settings"]["dtype"] == ["float32"] and zw["settings"]["dtype"] == "float32"
+    assert mc["settings"]["seed"] == zw["settings"]["seed"] == 7
+    assert doc["provenance"]["settings"]["quick"] is True
+
+
 def test_report_json_mode(tmp_path):
     p = fastinit_cmd("report", "--quick", "--only", "zw-stats", "--json", "--out", tmp_path / "j")
     assert p.returncode == 0, p.stderr
@@ -301,7 +322,10 @@ def test_unexpected_error_is_one_line(monkeypatch, capsys):
 def test_ctrl_c_exits_130_with_one_line(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "fastinit", "matmul-chain", "--n", "600", "--steps", "1000000",
                              "--modes", "fresh", "--out", str(tmp_path / "o")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            # a runner that started us in the background may ignore SIGINT,
+                            # and Python keeps an inherited SIG_IGN
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3.0)
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)

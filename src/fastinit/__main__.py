@@ -2,7 +2,10 @@
 
 import sys
 
-from fastinit.cli import main
-
 if __name__ == "__main__":
+    try:
+        from fastinit.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while NumPy and the extension are still loading
+        sys.stderr.write("\nfastinit: interrupted\n")
+        sys.exit(130)
     sys.exit(main())

@@ -428,7 +428,9 @@ def _cmd_report(args):
     for name in wanted:
         try:
             fx.get(name)
-        except fx.ExperimentNotAvailable:
+        except fx.ExperimentNotAvailable as exc:
+            if args.only:  # asked for by name: an error, before any work
+                raise RuntimeError(str(exc)) from None
             msg = f"experiment {name!r} ({fx.EXPERIMENTS[name].title}) is not available yet in this build; skipped"
             notes.append(msg)
             _note(args, msg)
