@@ -41,5 +41,8 @@ void fi_parallel_chunks(int64_t n_chunks, int n_threads, fi_chunk_fn fn, void *c
 /* Save the floating-point control word and clear FTZ/DAZ; restore it. No-ops off x86. */
 unsigned int fi_fpenv_enter(void);
 void fi_fpenv_leave(unsigned int saved);
+/* Test hook: set (1) or clear (0) FTZ and DAZ in the calling thread, as another library might;
+ * returns the previous state (1 if either was set). */
+int fi_fpenv_set_ftz(int on);
 
 #endif

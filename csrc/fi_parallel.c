@@ -69,6 +69,19 @@ void fi_fpenv_leave(unsigned int saved) {
 #endif
 }
 
+int fi_fpenv_set_ftz(int on) {
+#ifdef FI_HAVE_MXCSR
+    unsigned int csr = _mm_getcsr();
+    unsigned int bits = (1u << 15) | (1u << 6);
+    int was = (csr & bits) != 0;
+    _mm_setcsr(on ? (csr | bits) : (csr & ~bits));
+    return was;
+#else
+    (void)on;
+    return 0;
+#endif
+}
+
 void fi_parallel_chunks(int64_t n_chunks, int n_threads, fi_chunk_fn fn, void *ctx) {
     n_threads = fi_effective_threads(n_threads);
     if (n_chunks <= 0) return;

@@ -261,6 +261,20 @@ def test_forked_child_after_parent_used_openmp():
     assert q.get(timeout=5) == pytest.approx(float(fastinit.default_rng(1).standard_normal(10**6).sum()))
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_flush_to_zero_set_by_another_library_is_not_inherited(n_threads):
+    # scale 1e-39 makes most float32 outputs subnormal: FTZ would turn them into zeros
+    want = fastinit.default_rng(2).normal(0.0, 1e-39, 200_000, dtype=np.float32)
+    assert np.count_nonzero(want) > 190_000
+    was = fastinit._core._set_ftz(True)
+    try:
+        got = fastinit.default_rng(2).normal(0.0, 1e-39, 200_000, dtype=np.float32, n_threads=n_threads)
+        assert fastinit._core._set_ftz(True) is True  # the caller's mode was restored
+    finally:
+        fastinit._core._set_ftz(was)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_env_var_forces_baseline_path():
     code = "import fastinit; print(fastinit._core.simd_path())"
     out = subprocess.run([sys.executable, "-c", code], env={"FASTINIT_SIMD": "baseline", "PATH": ""},

@@ -15,6 +15,7 @@ cdef extern from "fi_common.h" nogil:
     void fi_mark_forked_child()
     int fi_is_forked_child()
     int fi_effective_threads(int n_threads)
+    int fi_fpenv_set_ftz(int on)
 
 cdef extern from "fi_philox.h" nogil:
     ctypedef struct fi_stream_id:

@@ -49,6 +49,11 @@ def mark_forked_child():
 def is_forked_child():
     return bool(fi_is_forked_child())
 
+def _set_ftz(bint on):
+    """Test hook: set or clear flush-to-zero/denormals-are-zero in this thread (as another
+    library might); returns the previous state."""
+    return bool(fi_fpenv_set_ftz(on))
+
 def cpu_has_avx2():
     return bool(fi_cpu_has_avx2())
 
