@@ -38,38 +38,45 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
 #endif
 }
 
-/* The words of groups g .. g+FI_ILP-1 (8 Philox blocks each), rows of 8 lanes, in stream order.
- * Several groups at once: one group's ten rounds are a serial chain of multiplies, so
- * interleaving independent groups keeps the vector units busy. */
+/* The words of groups g and g+1 (8 Philox blocks each), rows of 8 lanes, in stream order.
+ * Two groups at once: one group's ten rounds are a serial chain of multiplies, so interleaving
+ * two independent chains keeps the vector units busy. Plain variables and an unrolled round loop
+ * keep all sixteen state vectors in registers. */
 #define FI_ILP 2
+#define FI_PHILOX_ROUND(c0, c1, c2, c3, k0v, k1v)                                              \
+    do {                                                                                       \
+        v8u hi0_, lo0_, hi1_, lo1_;                                                            \
+        FI_K(mulhilo8)(FI_PHILOX_M0, c0, &hi0_, &lo0_);                                        \
+        FI_K(mulhilo8)(FI_PHILOX_M1, c2, &hi1_, &lo1_);                                        \
+        c0 = hi1_ ^ c1 ^ (k0v);                                                                \
+        c1 = lo1_;                                                                             \
+        c2 = hi0_ ^ c3 ^ (k1v);                                                                \
+        c3 = lo0_;                                                                             \
+    } while (0)
+
 static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
-    v8u c0[FI_ILP], c1[FI_ILP], c2[FI_ILP], c3[FI_ILP];
-    for (int j = 0; j < FI_ILP; j++) {
-        uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: a lane never carries */
-        c0[j] = (v8u){0, 1, 2, 3, 4, 5, 6, 7} + (uint32_t)b0;
-        c1[j] = (v8u){0} + (uint32_t)(b0 >> 32);
-        c2[j] = (v8u){0} + (uint32_t)s->stream;
-        c3[j] = (v8u){0} + (uint32_t)(s->stream >> 32);
-    }
+    uint64_t b0 = g * FI_GROUP_BLOCKS, b1 = b0 + FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
+    const v8u lanes = (v8u){0, 1, 2, 3, 4, 5, 6, 7};
+    v8u a0 = lanes + (uint32_t)b0, a1 = (v8u){0} + (uint32_t)(b0 >> 32);
+    v8u b0v = lanes + (uint32_t)b1, b1v = (v8u){0} + (uint32_t)(b1 >> 32);
+    v8u a2 = (v8u){0} + (uint32_t)s->stream, a3 = (v8u){0} + (uint32_t)(s->stream >> 32);
+    v8u b2 = a2, b3 = a3;
     uint32_t k0 = s->key[0], k1 = s->key[1];
+#pragma GCC unroll 10
     for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
-        if (r) { k0 += FI_PHILOX_W0; k1 += FI_PHILOX_W1; }
-        for (int j = 0; j < FI_ILP; j++) {
-            v8u hi0, lo0, hi1, lo1;
-            FI_K(mulhilo8)(FI_PHILOX_M0, c0[j], &hi0, &lo0);
-            FI_K(mulhilo8)(FI_PHILOX_M1, c2[j], &hi1, &lo1);
-            c0[j] = hi1 ^ c1[j] ^ k0;
-            c1[j] = lo1;
-            c2[j] = hi0 ^ c3[j] ^ k1;
-            c3[j] = lo0;
-        }
+        const v8u k0v = (v8u){0} + (k0 + (uint32_t)r * FI_PHILOX_W0);
+        const v8u k1v = (v8u){0} + (k1 + (uint32_t)r * FI_PHILOX_W1);
+        FI_PHILOX_ROUND(a0, a1, a2, a3, k0v, k1v);
+        FI_PHILOX_ROUND(b0v, b1v, b2, b3, k0v, k1v);
     }
-    for (int j = 0; j < FI_ILP; j++) {
-        fi_store8u(X + 32 * j, c0[j]);
-        fi_store8u(X + 32 * j + 8, c1[j]);
-        fi_store8u(X + 32 * j + 16, c2[j]);
-        fi_store8u(X + 32 * j + 24, c3[j]);
-    }
+    fi_store8u(X, a0);
+    fi_store8u(X + 8, a1);
+    fi_store8u(X + 16, a2);
+    fi_store8u(X + 24, a3);
+    fi_store8u(X + 32, b0v);
+    fi_store8u(X + 40, b1v);
+    fi_store8u(X + 48, b2);
+    fi_store8u(X + 56, b3);
 }
 
 /* One group (the scalar reference fi_philox_group_scalar computes the same words). */

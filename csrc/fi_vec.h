@@ -31,8 +31,22 @@ static inline void fi_store4d(double *p, v4d v) { memcpy(p, &v, 32); }
 static inline v8u fi_load8u(const uint32_t *p) { v8u v; memcpy(&v, p, 32); return v; }
 static inline void fi_store8u(uint32_t *p, v8u v) { memcpy(p, &v, 32); }
 
-static inline v8f fi_sel8f(v8i m, v8f a, v8f b) { return (v8f)(((v8i)a & m) | ((v8i)b & ~m)); }
-static inline v4d fi_sel4d(v4l m, v4d a, v4d b) { return (v4d)(((v4l)a & m) | ((v4l)b & ~m)); }
+/* m ? a : b lane by lane, for masks of all-ones/all-zeros lanes (what comparisons return).
+ * One blend instruction with AVX; and/andnot/or on SSE2. Same bits either way. */
+static inline v8f fi_sel8f(v8i m, v8f a, v8f b) {
+#if defined(__AVX__)
+    return (v8f)_mm256_blendv_ps((__m256)b, (__m256)a, (__m256)m);
+#else
+    return (v8f)(((v8i)a & m) | ((v8i)b & ~m));
+#endif
+}
+static inline v4d fi_sel4d(v4l m, v4d a, v4d b) {
+#if defined(__AVX__)
+    return (v4d)_mm256_blendv_pd((__m256d)b, (__m256d)a, (__m256d)m);
+#else
+    return (v4d)(((v4l)a & m) | ((v4l)b & ~m));
+#endif
+}
 
 static inline v8f fi_sqrt8f(v8f x) {
 #if defined(__AVX__)
