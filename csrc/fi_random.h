@@ -17,7 +17,7 @@ typedef enum {
     FI_DIST_UNIFORM_F64 = 2,  /* u = (x >> 11) * 2^-53 */
     FI_DIST_NORMAL_F32 = 3,   /* loc + scale * z, Box-Muller on word pairs */
     FI_DIST_NORMAL_F64 = 4,
-    FI_DIST_TRUNCNORM_F32 = 5,/* inverse CDF in float64, both tails log-safe */
+    FI_DIST_TRUNCNORM_F32 = 5,/* rejection or inverse CDF (float64, both tails log-safe) */
     FI_DIST_TRUNCNORM_F64 = 6,
     FI_DIST_COUNT = 7
 } fi_dist;
@@ -32,6 +32,13 @@ typedef struct {
      * outputs clamped to [out_lo, out_hi] (the open interval in output units). */
     double tn_pa, tn_qb, tn_mass, tn_za, tn_zb, out_lo, out_hi;
 } fi_dist_params;
+
+/* Truncated normals on intervals holding at least this much of the normal's mass are drawn by
+ * rejection from the Box-Muller normals, with inverse-CDF retries on the retry stream (the stream
+ * id with FI_RETRY_STREAM_BIT flipped; user stream ids stay below 2^63). Narrower or far
+ * intervals use the inverse CDF directly. */
+#define FI_TRUNCNORM_REJECT_MASS 0.9
+#define FI_RETRY_STREAM_BIT 0x8000000000000000ull
 
 /* Words of the stream consumed per value. */
 static inline int fi_dist_words_per_value(fi_dist d) {

@@ -215,6 +215,113 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
     }
 }
 
+/* ---- truncated normal by rejection (intervals holding >= FI_TRUNCNORM_REJECT_MASS) -----------
+ * Value v is the Box-Muller normal of the same position when loc + scale z lands strictly inside
+ * the interval (in the output dtype); otherwise it is the inverse-CDF draw from the same position
+ * of the retry stream (stream id with its top bit flipped, reserved for this). Accepted values
+ * follow the normal restricted to the interval and the retries are independent draws of the
+ * truncated law, so the mixture is exactly the truncated normal, and value v still depends only
+ * on (key, stream, v). */
+static inline uint32_t FI_K(retry_word)(const fi_stream_id *s, uint64_t p) {
+    uint64_t block = (p / FI_GROUP_WORDS) * FI_GROUP_BLOCKS + (p % FI_GROUP_BLOCKS);
+    uint64_t rs = s->stream ^ FI_RETRY_STREAM_BIT;
+    uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)rs, (uint32_t)(rs >> 32)};
+    uint32_t w[4];
+    fi_philox4x32_10(ctr, s->key, w);
+    return w[(p / FI_GROUP_BLOCKS) % 4];
+}
+
+/* Inverse-CDF values for the rejected slots of a group, four at a time. k[i] is the value index
+ * in the group, u[i] its retry uniform; writes out[k[i]] (clamped). */
+#define FI_DEFINE_RETRY(NAME, T)                                                                 \
+    static inline void FI_K(NAME)(const int *k, const double *u, int n, const fi_dist_params *p, \
+                                  T *out) {                                                      \
+        const T lo = (T)p->out_lo, hi = (T)p->out_hi;                                            \
+        for (int i = 0; i < n; i += 4) {                                                         \
+            v4d uv = (v4d){0.5, 0.5, 0.5, 0.5};                                                  \
+            for (int j = 0; j < 4 && i + j < n; j++) uv[j] = u[i + j];                           \
+            v4d z = FI_K(truncnorm_z4d)(uv, p);                                                  \
+            for (int j = 0; j < 4 && i + j < n; j++) {                                           \
+                T v = (T)(z[j] * p->scale + p->loc);                                             \
+                out[k[i + j]] = v < lo ? lo : (v > hi ? hi : v);                                 \
+            }                                                                                    \
+        }                                                                                        \
+    }
+FI_DEFINE_RETRY(retry_f32, float)
+FI_DEFINE_RETRY(retry_f64, double)
+
+static inline void FI_K(xg_truncrej_f32)(const uint32_t *X, const fi_dist_params *p, void *out_,
+                                         const fi_stream_id *s, uint64_t g) {
+    float *out = (float *)out_;
+    const float loc = (float)p->loc, scale = (float)p->scale;
+    const float lo = (float)p->out_lo, hi = (float)p->out_hi;
+    int k[32], n_rej = 0;
+    double u[32];
+    for (int pair = 0; pair < 2; pair++) {
+        v8f zc, zs;
+        FI_K(box_muller8f)(fi_load8u(X + 16 * pair), fi_load8u(X + 16 * pair + 8), &zc, &zs);
+        v8f y[2] = {zc * scale + loc, zs * scale + loc};
+        for (int h = 0; h < 2; h++) {
+            v8i inside = (y[h] >= lo) & (y[h] <= hi);
+            fi_store8f(out + 16 * pair + 8 * h, y[h]);
+            if (__builtin_expect(fi_all8(inside), 1)) continue;
+            for (int lane = 0; lane < 8; lane++) {
+                if (inside[lane]) continue;
+                int kk = 16 * pair + 8 * h + lane;
+                uint32_t w = FI_K(retry_word)(s, g * FI_GROUP_WORDS + (uint64_t)kk);
+                k[n_rej] = kk;
+                u[n_rej++] = ((double)w + 0.5) * 0x1p-32;
+            }
+        }
+    }
+    if (n_rej) FI_K(retry_f32)(k, u, n_rej, p, out);
+}
+
+static inline void FI_K(xg_truncrej_f64)(const uint32_t *X, const fi_dist_params *p, void *out_,
+                                         const fi_stream_id *s, uint64_t g) {
+    double *out = (double *)out_;
+    int k[16], n_rej = 0;
+    double u[16];
+    for (int half = 0; half < 2; half++) {
+        v4q a = fi_join64(X, X + 8, half);
+        v4q b = fi_join64(X + 16, X + 24, half);
+        v4d zc, zs;
+        FI_K(box_muller4d)(a, b, &zc, &zs);
+        v4d y[2] = {zc * p->scale + p->loc, zs * p->scale + p->loc};
+        for (int h = 0; h < 2; h++) {
+            v4l inside = (y[h] >= p->out_lo) & (y[h] <= p->out_hi);
+            fi_store4d(out + 8 * h + 4 * half, y[h]);
+            if (__builtin_expect(fi_all4(inside), 1)) continue;
+            for (int lane = 0; lane < 4; lane++) {
+                if (inside[lane]) continue;
+                int kk = 8 * h + 4 * half + lane; /* value index in the group */
+                /* its two words: rows 2(kk/8) and 2(kk/8)+1 of lane kk%8 of group g */
+                uint64_t wp = g * FI_GROUP_WORDS + 16 * (uint64_t)(kk >> 3) + (uint64_t)(kk & 7);
+                uint64_t x = (uint64_t)FI_K(retry_word)(s, wp) |
+                             ((uint64_t)FI_K(retry_word)(s, wp + 8) << 32);
+                k[n_rej] = kk;
+                u[n_rej++] = ((double)(x >> 12) + 0.5) * 0x1p-52;
+            }
+        }
+    }
+    if (n_rej) FI_K(retry_f64)(k, u, n_rej, p, out);
+}
+
+/* Adapters: the fills pass the stream and group to every transform; most do not need them. */
+#define FI_PLAIN_XG(NAME)                                                                        \
+    static inline void FI_K(xg_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
+                                       const fi_stream_id *s, uint64_t g) {                      \
+        (void)s; (void)g;                                                                        \
+        FI_K(xf_##NAME)(X, p, out);                                                              \
+    }
+FI_PLAIN_XG(raw)
+FI_PLAIN_XG(uniform_f32)
+FI_PLAIN_XG(uniform_f64)
+FI_PLAIN_XG(normal_f32)
+FI_PLAIN_XG(normal_f64)
+FI_PLAIN_XG(truncnorm_f32)
+FI_PLAIN_XG(truncnorm_f64)
+
 /* ---- fills: values v0 .. v0+n-1; partial groups at either end go through a scratch group ---- */
 #define FI_DEFINE_FILL(NAME, VPG, T, XFORM)                                                       \
     static void FI_K(NAME)(const fi_stream_id *s, uint64_t v0, int64_t n,                         \
@@ -229,11 +336,11 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
             for (int j = 0; j < FI_ILP && n > 0; j++) {                                           \
                 const uint32_t *Xj = X + FI_GROUP_WORDS * j;                                      \
                 if (off == 0 && n >= (VPG)) {                                                     \
-                    XFORM(Xj, p, out);                                                            \
+                    XFORM(Xj, p, out, s, g + (uint64_t)j);                                                            \
                     out += (VPG);                                                                 \
                     n -= (VPG);                                                                   \
                 } else {                                                                          \
-                    XFORM(Xj, p, tmp);                                                            \
+                    XFORM(Xj, p, tmp, s, g + (uint64_t)j);                                                            \
                     int64_t take = (VPG) - off;                                                   \
                     if (take > n) take = n;                                                       \
                     memcpy(out, tmp + off, (size_t)take * sizeof(T));                             \
@@ -246,13 +353,27 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
         }                                                                                         \
     }
 
-FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xf_raw))
-FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xf_uniform_f32))
-FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xf_uniform_f64))
-FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xf_normal_f32))
-FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xf_normal_f64))
-FI_DEFINE_FILL(fill_truncnorm_f32, 32, float, FI_K(xf_truncnorm_f32))
-FI_DEFINE_FILL(fill_truncnorm_f64, 16, double, FI_K(xf_truncnorm_f64))
+FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw))
+FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32))
+FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64))
+FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32))
+FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64))
+FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32))
+FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64))
+FI_DEFINE_FILL(fill_truncrej_f32, 32, float, FI_K(xg_truncrej_f32))
+FI_DEFINE_FILL(fill_truncrej_f64, 16, double, FI_K(xg_truncrej_f64))
+
+/* The method is a function of the interval alone, so every path and thread count agrees. */
+static void FI_K(fill_truncnorm_f32)(const fi_stream_id *s, uint64_t v0, int64_t n,
+                                     const fi_dist_params *p, void *out) {
+    if (p->tn_mass >= FI_TRUNCNORM_REJECT_MASS) FI_K(fill_truncrej_f32)(s, v0, n, p, out);
+    else FI_K(fill_truncinv_f32)(s, v0, n, p, out);
+}
+static void FI_K(fill_truncnorm_f64)(const fi_stream_id *s, uint64_t v0, int64_t n,
+                                     const fi_dist_params *p, void *out) {
+    if (p->tn_mass >= FI_TRUNCNORM_REJECT_MASS) FI_K(fill_truncrej_f64)(s, v0, n, p, out);
+    else FI_K(fill_truncinv_f64)(s, v0, n, p, out);
+}
 
 const fi_fill_kernel FI_K(fi_fill_table)[FI_DIST_COUNT] = {
     FI_K(fill_raw), FI_K(fill_uniform_f32), FI_K(fill_uniform_f64), FI_K(fill_normal_f32),

@@ -78,6 +78,24 @@ static inline v4d fi_sqrt4d(v4d x) {
 #endif
 }
 
+/* 1 if every lane of a comparison mask is true. */
+static inline int fi_all8(v8i m) {
+#if defined(__AVX__)
+    return _mm256_movemask_ps((__m256)m) == 0xff;
+#else
+    for (int i = 0; i < 8; i++) if (!m[i]) return 0;
+    return 1;
+#endif
+}
+static inline int fi_all4(v4l m) {
+#if defined(__AVX__)
+    return _mm256_movemask_pd((__m256d)m) == 0xf;
+#else
+    for (int i = 0; i < 4; i++) if (!m[i]) return 0;
+    return 1;
+#endif
+}
+
 /* uint32 -> float32, correctly rounded (one rounding: the high half times 2^16 is exact). */
 static inline v8f fi_u32_to_f32(v8u a) {
     v8f hi = __builtin_convertvector((v8i)(a >> 16), v8f);

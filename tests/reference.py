@@ -273,12 +273,33 @@ def transform_groups(kind: str, dtype, words: np.ndarray, *, loc=0.0, scale=1.0,
     raise ValueError(kind)
 
 
+TRUNCNORM_REJECT_MASS = 0.9
+RETRY_STREAM_BIT = 1 << 63
+
+
+def truncnorm_groups(dtype, key, stream: int, groups, tn: dict) -> np.ndarray:
+    """Truncated normal values of whole groups, by the method the C code picks for tn."""
+    words = group_words(key, stream, groups)
+    if tn["tn_mass"] < TRUNCNORM_REJECT_MASS:
+        return transform_groups("truncated_normal", dtype, words, tn=tn)
+    # rejection: the normal of the same position if it lands strictly inside the interval,
+    # else the inverse-CDF value of the same position on the retry stream
+    y = transform_groups("normal", dtype, words, loc=tn["loc"], scale=tn["scale"])
+    lo, hi = np.dtype(dtype).type(tn["out_lo"]), np.dtype(dtype).type(tn["out_hi"])
+    retry = transform_groups("truncated_normal", dtype,
+                             group_words(key, stream ^ RETRY_STREAM_BIT, groups), tn=tn)
+    return np.where((y >= lo) & (y <= hi), y, retry)
+
+
 def draw(kind: str, dtype, key, stream: int, v0: int, n: int, **params) -> np.ndarray:
     """Values v0 .. v0+n-1 of a distribution on a stream (float32: 32 per group, float64: 16)."""
     per = 32 if np.dtype(dtype) == np.float32 else 16
     if n == 0:
         return np.empty(0, dtype=dtype)
     g0, g1 = v0 // per, (v0 + n - 1) // per
-    words = group_words(key, stream, np.arange(g0, g1 + 1))
-    vals = transform_groups(kind, dtype, words, **params).reshape(-1)
+    groups = np.arange(g0, g1 + 1)
+    if kind == "truncated_normal":
+        vals = truncnorm_groups(dtype, key, stream, groups, params["tn"]).reshape(-1)
+    else:
+        vals = transform_groups(kind, dtype, group_words(key, stream, groups), **params).reshape(-1)
     return vals[v0 - per * g0: v0 - per * g0 + n]

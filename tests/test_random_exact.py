@@ -45,8 +45,9 @@ def gen(key, stream=0, position=0):
 
 
 @pytest.mark.parametrize("key", KEYS)
-@pytest.mark.parametrize("stream", [0, 1, 2**32 + 5, 2**64 - 1])
+@pytest.mark.parametrize("stream", [0, 1, 2**32 + 5, 2**63 - 1, 2**64 - 1])
 def test_raw_words_match_reference(simd, key, stream):
+    # (gen() pins the stream id directly, so the reserved retry ids are covered too)
     for p0, n in [(0, 100), (31, 97), (32 * 1000 + 5, 64)]:
         got = gen(key, stream, p0).raw(n)
         np.testing.assert_array_equal(got, ref.stream_words(key, stream, p0, n))

@@ -29,6 +29,7 @@ from ._validate import (
 __all__ = ["Generator", "BitGenerator", "default_rng", "STREAM_TAGS", "stream_id"]
 
 _U64 = 1 << 64
+_USER_STREAMS = 1 << 63  # ids with the top bit set are the truncated normal's retry streams
 
 #: Tags in the top byte of a 64-bit stream id. User streams are tag 0; fastinit's own features
 #: derive per-layer streams from the same key (docs/architecture.md).
@@ -107,8 +108,8 @@ class Generator:
             raise TypeError("seed_seq must be a numpy.random.SeedSequence; use fastinit.default_rng(seed)")
         stream = int(stream)
         position = int(position)
-        if not 0 <= stream < _U64:
-            raise ValueError("stream must be in [0, 2**64)")
+        if not 0 <= stream < _USER_STREAMS:
+            raise ValueError("stream must be in [0, 2**63) (higher ids are reserved for fastinit)")
         if not 0 <= position < _U64:
             raise ValueError("position must be in [0, 2**64)")
         self._seed_seq = seed_seq
@@ -446,6 +447,8 @@ class BitGenerator:
     def __init__(self, seed: Any = None, stream: int = 0, position: int = 0) -> None:
         self._seed_seq = _seed_sequence(seed)
         self._stream = int(stream)
+        if not 0 <= self._stream < _USER_STREAMS:
+            raise ValueError("stream must be in [0, 2**63) (higher ids are reserved for fastinit)")
         k0, k1 = _key_from_seed_sequence(self._seed_seq)
         self._state = _core._BitGenState(k0, k1, self._stream, int(position))
         self.capsule = self._state.capsule
