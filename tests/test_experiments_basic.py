@@ -27,6 +27,21 @@ def test_registry_names_and_order():
     assert fx.available("matmul-chain") and fx.available("zw-stats")
 
 
+def test_modules_are_attributes_of_the_package(monkeypatch):
+    import subprocess
+    import sys
+
+    # a fresh interpreter: only the package imported, the modules resolve on access
+    code = ("import fastinit.experiments as fx; print(fx.zw_stats.NAME, fx.matmul_chain.NAME); "
+            "print(hasattr(fx, 'no_such_thing'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["zw-stats", "matmul-chain", "False"]
+    spec = fx.ExperimentSpec("not-yet", "not_yet_written", 99, "Future experiment", "000")
+    monkeypatch.setitem(fx.EXPERIMENTS, "not-yet", spec)
+    with pytest.raises(AttributeError, match="not available yet"):
+        fx.not_yet_written
+
+
 def test_registry_unknown_name_lists_valid_ones():
     with pytest.raises(ValueError, match=r"unknown experiment 'nope'; valid: deep-stack, matmul-chain"):
         fx.get("nope")

@@ -138,6 +138,18 @@ def get(name):
     return mod
 
 
+def __getattr__(attr):
+    # fastinit.experiments.matmul_chain works after a plain
+    # ``import fastinit.experiments``; a module not written yet is no attribute.
+    for spec in EXPERIMENTS.values():
+        if spec.module == attr:
+            try:
+                return get(spec.name)
+            except ExperimentNotAvailable as exc:
+                raise AttributeError(str(exc)) from None
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
 def available(name):
     """True if experiment `name` is implemented in this build."""
     try:
