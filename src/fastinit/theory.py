@@ -100,6 +100,8 @@ _CHUNK = 1 << 16
 _TINY = 1e-300
 #: |x| at which every activation has reached its asymptotic slope.
 _HUGE_X = 1e6
+#: Beyond this variance two-input expectations use their q -> inf limit.
+_Q_ASYMPTOTIC = 1e24
 
 
 @functools.lru_cache(maxsize=None)
@@ -277,7 +279,22 @@ def _moments(act: Activation, q: np.ndarray, n: int = _NODES) -> dict[str, np.nd
         res["d4"] = (16.0 / math.pi**2) / np.sqrt(1.0 + 8.0 * q)
         return res
 
-    pos = np.isfinite(q) & (q > 0)
+    if act.bounds is None:
+        # Unbounded phi at astronomically large q: the moments of the
+        # piecewise-linear asymptote, exact to O(1/sqrt(q)) < 1e-12 relative
+        # (and no overflow of phi(x)**2 at the quadrature nodes).
+        huge = q > _Q_ASYMPTOTIC
+        if huge.any():
+            p, m = _slopes(act, "inf")
+            qh = q[huge]
+            res["mean"][huge] = (p - m) * np.sqrt(qh / (2.0 * math.pi))
+            res["second_moment"][huge] = 0.5 * (p * p + m * m) * qh
+            res["variance"][huge] = qh * (0.5 * (p * p + m * m) - (p - m) ** 2 / (2.0 * math.pi))
+            res["d2"][huge] = 0.5 * (p * p + m * m)
+            res["d4"][huge] = 0.5 * (p**4 + m**4)
+        pos = (q > 0) & ~huge & np.isfinite(q)
+    else:
+        pos = np.isfinite(q) & (q > 0)
     if pos.any():
         qp = q[pos]
         off = act.odd_offset
@@ -378,6 +395,29 @@ def _m2_and_slope(act: Activation, q: np.ndarray, n: int = _NODES) -> tuple[np.n
     return m2, slope / q
 
 
+def _excess_m2_and_slope(act: Activation, q: np.ndarray, n: int = _NODES
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """``D(q) = A(q) - k q`` and ``D'(q)`` for an unbounded activation whose
+    asymptote is ``phi_inf(x) = p relu(x) - m relu(-x)``, ``k = (p**2 + m**2) / 2``.
+
+    ``D`` is integrated directly (``phi**2 - phi_inf**2`` decays or stays
+    bounded), so the length map's ``sigma_w**2 A(q) - q`` can be formed as
+    ``(sigma_w**2 k - 1) q + sigma_w**2 D(q)`` without cancelling two numbers
+    of size ``q``: this decides convergence or divergence at ``sigma_w**2 k``
+    near 1 (He initialization of ELU, GELU, swish, ...).
+    """
+    p, m = _slopes(act, "inf")
+
+    def funcs(x):
+        y, d = _f_df(act, x)
+        slope = np.where(x > 0, p, m)
+        y_inf = slope * x
+        return y * y - y_inf * y_inf, (y * d - y_inf * slope) * x
+
+    excess, slope_x = _gauss(q, funcs, (0, 0), n)
+    return excess, slope_x / q
+
+
 def _slope_at_zero(act: Activation) -> float:
     """``A'(0+) = E[(phi**2)''] / 2`` at q = 0 (one-sided limits at kinks)."""
     dp, dm = _slopes(act, "zero")
@@ -450,14 +490,24 @@ def _cross(act: Activation, q: float, c: float, deriv: bool = False) -> float:
         if deriv:
             return (4.0 / math.pi) / math.sqrt(d)
         return (2.0 / math.pi) * math.atan2(2.0 * c * q, math.sqrt(d))
-    if q == 0.0 or math.isinf(q):
-        dp, dm = _slopes(act, "zero" if q == 0.0 else "inf")
+    if q == 0.0:
+        dp, dm = _slopes(act, "zero")
         if deriv:
             return float(_pl_dcross(dp, dm, np.float64(c)))
-        if q == 0.0:
-            f0 = float(act.f(0.0))
-            return f0 * f0
-        return math.inf
+        f0 = float(act.f(0.0))
+        return f0 * f0
+    if q > _Q_ASYMPTOTIC and (act.bounds is None or not deriv):
+        # Relative corrections are O(1/sqrt(q)) < 1e-12: use the limit kernel
+        # of the asymptote (a piecewise-linear function for unbounded phi, a
+        # step for bounded phi) instead of ever finer graded panels.
+        if act.bounds is None:
+            dp, dm = _slopes(act, "inf")
+            if deriv:
+                return float(_pl_dcross(dp, dm, np.float64(c)))
+            return q * float(_pl_cross(dp, dm, np.float64(c)))
+        hi, lo = float(act.f(_HUGE_X)), float(act.f(-_HUGE_X))
+        theta = math.acos(c)
+        return ((hi * hi + lo * lo) * (math.pi - theta) + 2.0 * hi * lo * theta) / (2.0 * math.pi)
     return _cross_numeric(act, q, c, deriv)
 
 
@@ -629,8 +679,8 @@ def length_map(activation: str | Activation, sigma_w: float, sigma_b: float, q: 
 
     Examples
     --------
-    >>> length_map("relu", 2 ** 0.5, 0.0, 3.0)  # He init preserves q
-    3.0000000000000004
+    >>> round(length_map("relu", 2 ** 0.5, 0.0, 3.0), 12)  # He init preserves q
+    3.0
     """
     act = _act(activation, activation_kwargs)
     sw, sb = _sigma("sigma_w", sigma_w), _sigma("sigma_b", sigma_b)
@@ -714,6 +764,8 @@ def _solve_q_star(act: Activation, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndar
     pl = _pl_slopes(act)
     if pl is not None:
         a = sw2 * 0.5 * (pl[0] ** 2 + pl[1] ** 2)
+        # He initialization as typed (math.sqrt(2) ** 2 = 2 + 4e-16) is critical
+        a = np.where(np.abs(a - 1.0) <= 4 * np.finfo(float).eps, 1.0, a)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(a < 1, sb2 / (1.0 - a), np.inf)
         out = np.where((a == 1) & (sb2 == 0), q0, out)
@@ -724,9 +776,18 @@ def _solve_q_star(act: Activation, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndar
     if idx.size == 0:
         return out
 
-    def F(q, ii):
-        m2, dm2 = _m2_and_slope(act, q, n)
-        return sw2[ii] * m2 + sb2[ii] - q, sw2[ii] * dm2 - 1.0
+    if act.bounds is None:
+        dp_inf, dm_inf = _slopes(act, "inf")
+        lin = sw2 * 0.5 * (dp_inf * dp_inf + dm_inf * dm_inf) - 1.0
+        lin = np.where(np.abs(lin) <= 4 * np.finfo(float).eps, 0.0, lin)
+
+        def F(q, ii):
+            excess, dexcess = _excess_m2_and_slope(act, q, n)
+            return lin[ii] * q + sw2[ii] * excess + sb2[ii], lin[ii] + sw2[ii] * dexcess
+    else:
+        def F(q, ii):
+            m2, dm2 = _m2_and_slope(act, q, n)
+            return sw2[ii] * m2 + sb2[ii] - q, sw2[ii] * dm2 - 1.0
 
     # Newton starts from the bracket end last evaluated, whose F and F' are
     # kept (x0, f_x0, df_x0), so no evaluation is repeated.
@@ -747,8 +808,7 @@ def _solve_q_star(act: Activation, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndar
             lo[up] = q0[up]
             hi[up] = sw2[up] * bound2 + sb2[up]  # T(q) < hi for every q
         else:
-            dp, dm = _slopes(act, "inf")
-            a_inf = sw2 * 0.5 * (dp * dp + dm * dm)
+            a_inf = lin + 1.0
             cur = q0[up].copy()
             active = up
             scale = np.maximum(np.maximum(q0, sb2), 1.0)
@@ -867,7 +927,7 @@ def fixed_point(activation: str | Activation, sigma_w: float, sigma_b: float, *,
     Examples
     --------
     >>> round(fixed_point("tanh", 1.5, 0.3), 6)
-    0.611383
+    0.960844
     >>> fixed_point("tanh", 0.9, 0.0)
     0.0
     """
@@ -930,21 +990,26 @@ def chi1(activation: str | Activation, sigma_w: float, sigma_b: float, *, q0: fl
 # ---------------------------------------------------------------------------
 
 def _c_map(act: Activation, sw2: float, sb2: float, q: float, c: float) -> float:
-    """One step of the correlation map at equal input variances ``q``."""
-    if q == 0.0 or math.isinf(q):
-        # Degenerate limits: phi acts as its piecewise-linear tangent at 0
-        # (or its asymptote at infinity), for which the map is scale-free.
+    """One step of the correlation map at equal input variances ``q``:
+    ``(sw2 E[phi(u1) phi(u2)] + sb2) / (sw2 E[phi(u)**2] + sb2)``."""
+    q = float(q)
+    if q == 0.0 and float(act.f(0.0)) != 0.0:
+        return 1.0 if sw2 > 0 or sb2 > 0 else math.nan  # all outputs equal phi(0)
+    if q == 0.0 or (act.bounds is None and q > _Q_ASYMPTOTIC):
+        # Scale-free limits: phi acts as its piecewise-linear tangent at 0 (or
+        # its asymptote at infinity); divide through by q to avoid overflow.
         dp, dm = _slopes(act, "zero" if q == 0.0 else "inf")
-        if q == 0.0 and float(act.f(0.0)) != 0.0:
-            return 1.0  # all post-activations equal phi(0)
-        norm = 0.5 * (dp * dp + dm * dm)
-        if norm == 0.0:
-            return math.nan
-        return float(_pl_cross(dp, dm, np.float64(c))) / norm
+        kc = float(_pl_cross(dp, dm, np.float64(c)))
+        k1 = 0.5 * (dp * dp + dm * dm)
+        if q == 0.0:
+            num, den = sw2 * kc, sw2 * k1
+        else:
+            num, den = sw2 * kc + sb2 / q, sw2 * k1 + sb2 / q
+        return num / den if den > 0 else math.nan
     qn = sw2 * float(_moments(act, np.array([q]))["second_moment"][0]) + sb2
     if qn == 0.0:
         return math.nan
-    return (sw2 * _cross(act, q, c) + sb2 * 1.0) / qn
+    return (sw2 * _cross(act, q, c) + sb2) / qn
 
 
 def correlation_map(activation: str | Activation, sigma_w: float, sigma_b: float, c: Any, *,
@@ -1214,7 +1279,7 @@ def _critical_candidates(act: Activation, sb2_values: np.ndarray, q0: float) -> 
     if pl is not None:
         k = 0.5 * (pl[0] ** 2 + pl[1] ** 2)
         if k > 0:
-            result[:] = 1.0 / math.sqrt(k)
+            result[:] = math.sqrt(1.0 / k)
         return result
     grid = _CRIT_Q_GRID
     mom = _moments(act, grid)
@@ -1390,7 +1455,7 @@ def phase_diagram(activation: str | Activation, sigma_w2_values: Any, sigma_b2_v
     --------
     >>> chi = phase_diagram("tanh", [0.5, 1.0, 4.0], [0.0])
     >>> chi.ravel().round(6)
-    array([0.5     , 1.      , 1.38446 ])
+    array([0.5     , 1.      , 1.362673])
     """
     act = _act(activation, activation_kwargs)
     sw2 = _nonneg_array("sigma_w2_values", sigma_w2_values)
@@ -1566,7 +1631,7 @@ def variance_preserving_gain(activation: str | Activation, criterion: str = "sec
     val = float(mom[key][0])
     if not val > 0:
         raise ValueError(f"activation {act.name!r} has zero {criterion}; no gain preserves it")
-    return 1.0 / math.sqrt(val)
+    return math.sqrt(1.0 / val)
 
 
 # ---------------------------------------------------------------------------
@@ -1717,14 +1782,10 @@ def predict_stack(activation: str | Activation, sigma_w: float, sigma_b: float, 
         q12 = sw2 * c0 * m0 + sb2
         c[0] = q12 / q[0] if q[0] > 0 else 1.0
         for layer in range(depth):
-            ql = q[layer]
-            cross = _cross(act, ql, c[layer]) if math.isfinite(ql) else math.nan
-            m2 = mom["second_moment"][layer]
-            if math.isfinite(ql) and m2 > 0:
-                post_c[layer] = cross / m2
-            else:
-                post_c[layer] = _c_map(act, 1.0, 0.0, ql, c[layer]) if ql in (0.0, math.inf) \
-                    else math.nan
+            ql = float(q[layer])
+            # post-activation cosine similarity: the correlation map of a
+            # layer without weights and bias, E[h h'] / E[h**2]
+            post_c[layer] = _c_map(act, 1.0, 0.0, ql, c[layer])
             if layer + 1 < depth:
                 c[layer + 1] = _c_map(act, sw2, sb2, ql, c[layer])
     qs = float(_solve_q_star(act, np.array(sw2), np.array(sb2),
@@ -1758,9 +1819,9 @@ def format_table(prediction: StackPrediction, *, max_rows: int | None = 40) -> s
     --------
     >>> print(format_table(predict_stack("relu", 2 ** 0.5, 0.0, 2)))  # doctest: +NORMALIZE_WHITESPACE
     activation relu  sigma_w 1.41421  sigma_b 0  q* 2  chi1 1  (critical)
-    layer   q (pre)     post mean   post var    post 2nd mom  chi         grad scale
-        1   2           0.797885    0.36338     1             1           1
-        2   2           0.797885    0.36338     1             1           1
+    layer   q (pre)       post mean     post var      post 2nd mom  chi           grad scale
+        1   2             0.56419       0.68169       1             1             1
+        2   2             0.56419       0.68169       1             1             1
     """
     p = prediction
     if not isinstance(p, StackPrediction):
