@@ -90,6 +90,26 @@ def test_matmul_chain_subcommand_writes_files_equal_to_library(tmp_path):
     assert rows[0] == entry["tables"]["summary"]["columns"] and len(rows) == 17
 
 
+@pytest.mark.parametrize("name", [n for n in fx.names() if fx.available(n)])
+def test_every_available_experiment_quick_in_a_subprocess(tmp_path, name):
+    out = tmp_path / name
+    p = fastinit_cmd(name, "--quick", "--seed", 3, "--out", out, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert (out / "report.html").is_file() and list(out.glob("*.csv"))
+    if _report.have_matplotlib():
+        assert list(out.glob("*.png"))
+    _, entry = experiment_doc(out, name)
+    same_as_library(entry, name, seed=3, **getattr(fx.get(name), "QUICK", {}))
+    assert entry["verdicts"] and entry["criteria"]
+
+
+def test_quick_settings_yield_to_explicit_flags(tmp_path):
+    p = fastinit_cmd("matmul-chain", "--quick", "--steps", 7, "--json")
+    assert p.returncode == 0, p.stderr
+    settings = json.loads(p.stdout)["experiments"]["matmul-chain"]["settings"]
+    assert settings["steps"] == 7 and settings["n"] == fx.get("matmul-chain").QUICK["n"]
+
+
 def test_zw_stats_subcommand_dtype_and_lists(tmp_path):
     out = tmp_path / "zw"
     p = fastinit_cmd("zw-stats", "--ns", "8,80", "--repeats", 5, "--rows", 3, "--cols", 2, "--gain", 1.5,

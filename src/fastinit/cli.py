@@ -224,6 +224,8 @@ def build_parser():
         if mod is None:
             sp.set_defaults(handler=_cmd_unavailable, what=f"experiment {spec.name!r} ({spec.title}) {problem}")
             continue
+        sp.add_argument("--quick", action="store_true",
+                        help="start from the small settings of 'fastinit report --quick'; other flags override them")
         before = {a.dest for a in sp._actions}
         if hasattr(mod, "add_arguments"):
             mod.add_arguments(sp)
@@ -390,10 +392,12 @@ def _provenance(args, settings, argv):
 
 def _cmd_experiment(args):
     from fastinit import _report
+    from fastinit import experiments as fx
 
     out = _prepare_out(args.out) if args.out else None
     threads = _apply_threads(args.threads)
-    extra = {d: getattr(args, d) for d in args.exp_dests}
+    extra = dict(getattr(fx.get(args.experiment), "QUICK", {})) if args.quick else {}
+    extra.update({d: getattr(args, d) for d in args.exp_dests if getattr(args, d) is not None})
     kw, accepted = _run_settings(args.experiment, args, extra)
     result, elapsed = _run_one(args.experiment, kw, accepted, args, args.experiment)
     settings = {"command": args.experiment, "seed": result.settings.get("seed", args.seed),
