@@ -200,10 +200,6 @@ def _slopes(act: Activation, where: str) -> tuple[float, float]:
     return float(act.df(x)), float(act.df(-x))
 
 
-def _pl_slopes(act: Activation) -> tuple[float, float] | None:
-    return act.piecewise_linear
-
-
 def _arccos_K(c: np.ndarray) -> np.ndarray:
     """``E[relu(u1) relu(u2)]`` for unit variances and correlation ``c``
     (arc-cosine kernel of degree 1, Cho & Saul 2009)."""
@@ -258,7 +254,7 @@ def _moments(act: Activation, q: np.ndarray, n: int = _NODES) -> dict[str, np.nd
     q = np.asarray(q, dtype=np.float64)
     keys = ("mean", "variance", "second_moment", "d2", "d4")
     res = {k: np.full(q.shape, np.nan) for k in keys}
-    pl = _pl_slopes(act)
+    pl = act.piecewise_linear
     if pl is not None:
         p, m = pl
         with np.errstate(invalid="ignore"):
@@ -369,7 +365,7 @@ def _m2_and_slope(act: Activation, q: np.ndarray, n: int = _NODES) -> tuple[np.n
     ``A'(q) = E[phi(x) phi'(x) x] / q`` with ``x = sqrt(q) z`` (Stein's lemma),
     which needs no second derivative.
     """
-    pl = _pl_slopes(act)
+    pl = act.piecewise_linear
     if pl is not None:
         k = 0.5 * (pl[0] ** 2 + pl[1] ** 2)
         return k * q, np.full(q.shape, k)
@@ -480,7 +476,7 @@ def _cross(act: Activation, q: float, c: float, deriv: bool = False) -> float:
     """``E[phi(u1) phi(u2)]`` (or with ``phi'``) for equal variances ``q``,
     correlation ``c``; closed forms where they exist, limits at q = 0 and inf."""
     c = min(1.0, max(-1.0, c))
-    pl = _pl_slopes(act)
+    pl = act.piecewise_linear
     if pl is not None:
         if deriv:
             return float(_pl_dcross(pl[0], pl[1], np.float64(c)))
@@ -761,7 +757,7 @@ def _solve_q_star(act: Activation, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndar
     """
     sw2, sb2, q0 = (a.ravel().astype(np.float64) for a in np.broadcast_arrays(sw2, sb2, q0))
     out = np.full(sw2.shape, np.nan)
-    pl = _pl_slopes(act)
+    pl = act.piecewise_linear
     if pl is not None:
         a = sw2 * 0.5 * (pl[0] ** 2 + pl[1] ** 2)
         # He initialization as typed (math.sqrt(2) ** 2 = 2 + 4e-16) is critical
@@ -877,6 +873,11 @@ def _solve_q_star(act: Activation, sw2: np.ndarray, sb2: np.ndarray, q0: np.ndar
     return out
 
 
+def _q_star(act: Activation, sw2: float, sb2: float, q0: float) -> float:
+    """Scalar :func:`_solve_q_star` (squares of the scales)."""
+    return float(_solve_q_star(act, np.array(sw2), np.array(sb2), np.array(q0))[0])
+
+
 def fixed_point(activation: str | Activation, sigma_w: float, sigma_b: float, *,
                 q0: float = 1.0, activation_kwargs: Mapping[str, Any] | None = None) -> float:
     """Fixed point ``q*`` of the length map reached from ``q0``.
@@ -934,7 +935,7 @@ def fixed_point(activation: str | Activation, sigma_w: float, sigma_b: float, *,
     act = _act(activation, activation_kwargs)
     sw, sb = _sigma("sigma_w", sigma_w), _sigma("sigma_b", sigma_b)
     q0 = _positive("q0", q0)
-    return float(_solve_q_star(act, np.array(sw * sw), np.array(sb * sb), np.array(q0))[0])
+    return _q_star(act, sw * sw, sb * sb, q0)
 
 
 def _chi_at(act: Activation, sw2: float, q: float) -> float:
@@ -981,7 +982,7 @@ def chi1(activation: str | Activation, sigma_w: float, sigma_b: float, *, q0: fl
     act = _act(activation, activation_kwargs)
     sw, sb = _sigma("sigma_w", sigma_w), _sigma("sigma_b", sigma_b)
     q0 = _positive("q0", q0)
-    qs = float(_solve_q_star(act, np.array(sw * sw), np.array(sb * sb), np.array(q0))[0])
+    qs = _q_star(act, sw * sw, sb * sb, q0)
     return _chi_at(act, sw * sw, qs)
 
 
@@ -1066,7 +1067,7 @@ def correlation_map(activation: str | Activation, sigma_w: float, sigma_b: float
     if not np.all((ca >= -1) & (ca <= 1)):
         raise ValueError("c must lie in [-1, 1]")
     if q is None:
-        qv = float(_solve_q_star(act, np.array(sw * sw), np.array(sb * sb), np.array(q0))[0])
+        qv = _q_star(act, sw * sw, sb * sb, q0)
     else:
         qv = _positive("q", q)
     vals = np.array([_c_map(act, sw * sw, sb * sb, qv, float(ci)) for ci in ca.ravel()])
@@ -1139,7 +1140,7 @@ def correlation_fixed_point(activation: str | Activation, sigma_w: float, sigma_
     sw, sb = _sigma("sigma_w", sigma_w), _sigma("sigma_b", sigma_b)
     q0 = _positive("q0", q0)
     sw2, sb2 = sw * sw, sb * sb
-    qs = float(_solve_q_star(act, np.array(sw2), np.array(sb2), np.array(q0))[0])
+    qs = _q_star(act, sw2, sb2, q0)
     if qs == 0.0 and sw2 == 0.0:
         return math.nan
     return _c_star(act, sw2, sb2, qs)
@@ -1196,7 +1197,7 @@ def depth_scales(activation: str | Activation, sigma_w: float, sigma_b: float, *
     sw, sb = _sigma("sigma_w", sigma_w), _sigma("sigma_b", sigma_b)
     q0 = _positive("q0", q0)
     sw2, sb2 = sw * sw, sb * sb
-    qs = float(_solve_q_star(act, np.array(sw2), np.array(sb2), np.array(q0))[0])
+    qs = _q_star(act, sw2, sb2, q0)
     if math.isinf(qs):
         return math.nan, math.nan
     if qs == 0.0:
@@ -1274,7 +1275,7 @@ def _critical_candidates(act: Activation, sb2_values: np.ndarray, q0: float) -> 
     """
     from scipy.optimize import brentq
 
-    pl = _pl_slopes(act)
+    pl = act.piecewise_linear
     result = np.full(sb2_values.shape, np.nan)
     if pl is not None:
         k = 0.5 * (pl[0] ** 2 + pl[1] ** 2)
@@ -1314,7 +1315,7 @@ def _critical_candidates(act: Activation, sb2_values: np.ndarray, q0: float) -> 
         for qc, sw2c in cands:
             if not (sw2c > 0 and math.isfinite(sw2c)) or sw2c >= best:
                 continue
-            reached = float(_solve_q_star(act, np.array(sw2c), np.array(sb2), np.array(q0))[0])
+            reached = _q_star(act, sw2c, sb2, q0)
             if (qc == 0.0 and reached == 0.0) or (
                     qc > 0 and math.isfinite(reached) and abs(reached - qc) <= 1e-7 * qc):
                 best = sw2c
@@ -1788,8 +1789,7 @@ def predict_stack(activation: str | Activation, sigma_w: float, sigma_b: float, 
             post_c[layer] = _c_map(act, 1.0, 0.0, ql, c[layer])
             if layer + 1 < depth:
                 c[layer + 1] = _c_map(act, sw2, sb2, ql, c[layer])
-    qs = float(_solve_q_star(act, np.array(sw2), np.array(sb2),
-                             np.array(q[0] if 0 < q[0] < math.inf else 1.0))[0])
+    qs = _q_star(act, sw2, sb2, float(q[0]) if 0 < q[0] < math.inf else 1.0)
     return StackPrediction(
         activation=act, sigma_w=sw, sigma_b=sb, input_second_moment=m0,
         layer=np.arange(1, depth + 1), q=q, post_mean=mom["mean"],
