@@ -60,13 +60,15 @@ void fi_stack_forward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, c
 
 /* Backward through one layer: g = dL/dh (B x fan_out), z its pre-activations, hprev the layer's
  * input (B x fan_in). Statistics of g go to grad, those of dL/dW to dw; when gprev is not NULL it
- * receives dL/dh_prev = (g * act'(z)) W^T (B x fan_in). */
+ * receives dL/dh_prev = (g * act'(z)) W^T (B x fan_in); when dw_out is not NULL it receives
+ * dL/dW = hprev^T (g * act'(z)) (fan_in x fan_out, C order), and db_out (fan_out) the bias
+ * gradient, the column sums of g * act'(z) accumulated in float64. */
 void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
-                           const float *z, const float *hprev, float *gprev, fi_layer_stats *grad,
-                           fi_dw_stats *dw);
+                           const float *z, const float *hprev, float *gprev, float *dw_out,
+                           float *db_out, fi_layer_stats *grad, fi_dw_stats *dw);
 void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const double *g,
-                           const double *z, const double *hprev, double *gprev,
-                           fi_layer_stats *grad, fi_dw_stats *dw);
+                           const double *z, const double *hprev, double *gprev, double *dw_out,
+                           double *db_out, fi_layer_stats *grad, fi_dw_stats *dw);
 
 /* h = act(z) over n values with the workspace's threads (recomputes a stored layer's output). */
 void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h, int64_t n);

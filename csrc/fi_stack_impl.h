@@ -105,7 +105,7 @@ typedef struct {
     int64_t B, K, N, kc, n_chunks, n_tilerows;
     int gram;
     const T *g, *z, *hprev;
-    T *gprev;
+    T *gprev, *dw_out, *db_out;
 } FI_S(fi_bwd_ctx);
 
 static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
@@ -123,6 +123,12 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
         for (int64_t r = 0; r < B; r++)
             FI_S(fi_act_backward)((fi_act)L->act, L->p0, c->z + r * N + c0, c->g + r * N + c0,
                                   dz + r * N + c0, cw);
+        if (c->db_out) /* dL/db = column sums of dz, in float64, rows in order */
+            for (int64_t j = c0; j < c0 + cw; j++) {
+                double s = 0;
+                for (int64_t r = 0; r < B; r++) s += (double)dz[r * N + j];
+                c->db_out[j] = (T)s;
+            }
     }
     fi_team_barrier(nt);
     /* 2. statistics of dW = hprev^T dz */
@@ -165,7 +171,10 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             for (int64_t b = 0; b < B; b++) s += ws->dbar[b] * ws->hc[b * K + i];
             ws->v[i] = s;
         }
-    } else {
+    }
+    /* dW formed tile by tile: for its statistics (no Gram route) and/or into dw_out. A tile
+     * written into dw_out goes through exactly the operations of a scratch tile. */
+    if (!c->gram || c->dw_out) {
         T *ap = (T *)ws->apack, *bpd = (T *)ws->bpack_dz;
         fi_share((K + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
         for (int64_t p = lo; p < hi; p++) {
@@ -187,13 +196,17 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             fi_moments_clear(&acc);
             for (int64_t j0 = 0; j0 < N; j0 += FI_STACK_CW) {
                 const int64_t nj = N - j0 < FI_STACK_CW ? N - j0 : FI_STACK_CW;
-                memset(tile, 0, sizeof(T) * FI_STACK_TM * FI_STACK_CW);
+                T *t = c->dw_out ? c->dw_out + i0 * N + j0 : tile;
+                const int64_t ldt = c->dw_out ? N : FI_STACK_CW;
+                for (int64_t i = 0; i < mi; i++) memset(t + i * ldt, 0, sizeof(T) * (size_t)nj);
                 FI_S(fi_gemm_packed)(c->kt, mi, nj, B, ap + (i0 / FI_MR) * B * FI_MR, B * FI_MR,
-                                     bpd + (j0 / NR) * B * NR, B * NR, tile, FI_STACK_CW);
-                FI_S(fi_moments_block)(tile, mi, nj, FI_STACK_CW, &none, &m, NULL, NULL);
-                fi_moments_merge(&acc, &m);
+                                     bpd + (j0 / NR) * B * NR, B * NR, t, ldt);
+                if (!c->gram) {
+                    FI_S(fi_moments_block)(t, mi, nj, ldt, &none, &m, NULL, NULL);
+                    fi_moments_merge(&acc, &m);
+                }
             }
-            ws->tilerow[tr] = acc;
+            if (!c->gram) ws->tilerow[tr] = acc;
         }
     }
     /* 3. dL/dh_prev = dz W^T, weight row block by row block */
@@ -228,8 +241,8 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
 }
 
 void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const T *g,
-                             const T *z, const T *hprev, T *gprev, fi_layer_stats *grad,
-                             fi_dw_stats *dw) {
+                             const T *z, const T *hprev, T *gprev, T *dw_out, T *db_out,
+                             fi_layer_stats *grad, fi_dw_stats *dw) {
     FI_S(fi_bwd_ctx) c;
     c.ws = ws;
     c.L = L;
@@ -246,6 +259,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.z = z;
     c.hprev = hprev;
     c.gprev = gprev;
+    c.dw_out = dw_out;
+    c.db_out = db_out;
     fi_team_run(fi_stack_threads(ws), FI_S(fi_bwd_body), &c);
     fi_stack_collect(ws, 2, c.n_chunks, c.N, grad);
     if (!dw) return;

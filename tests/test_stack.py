@@ -210,6 +210,63 @@ def test_float32_layer_by_layer(widths, batch, activation):
         h = res.activations[l]  # the next layer from the engine's own input
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("widths,batch,activation,bias", [
+    ((8, 12, 5), 4, "relu", True),            # Gram route for the statistics
+    ((64, 1, 3), 1, "tanh", False),
+    ((31, 257, 129), 300, "sigmoid", True),    # tile route
+    ((200, 150), 2, "gelu", True),
+])
+def test_weight_and_bias_grads_match_reference(dtype, widths, batch, activation, bias):
+    Ws, bs = weights_for(widths, activation, seed=batch, dtype=dtype, bias=bias)
+    x = np.random.default_rng(batch + 1).standard_normal((batch, widths[0])).astype(dtype)
+    res = stack.propagate(x, Ws, bs, activation=activation, loss="normal", seed=3,
+                          return_weight_grads=True)
+    exp = ref.stack_stats(x, Ws, bs, activation, loss="normal", seed=3, dtype=dtype)
+    plain = stack.propagate(x, Ws, bs, activation=activation, loss="normal", seed=3)
+    assert len(res.weight_grads) == len(Ws)
+    assert (res.bias_grads is not None) == bias
+    act = get_activation(activation)
+    for l, W in enumerate(Ws):
+        dW = res.weight_grads[l]
+        assert dW.shape == W.shape and dW.dtype == dtype and dW.flags.c_contiguous
+        scale = np.sqrt(np.mean(exp["dws"][l] ** 2)) + 1e-300
+        if dtype == np.float64:
+            np.testing.assert_allclose(dW, exp["dws"][l], rtol=1e-10, atol=1e-12 * scale)
+        else:  # float32 forward: compare with the engine's float32 stored layer inputs
+            np.testing.assert_allclose(dW, exp["dws"][l], rtol=2e-3, atol=2e-3 * scale)
+        if bias:
+            dz = exp["gs"][l] * act.df(exp["zs"][l])
+            db = dz.sum(axis=0)
+            atol = 1e-12 if dtype == np.float64 else 2e-3
+            np.testing.assert_allclose(res.bias_grads[l], db, rtol=atol,
+                                       atol=atol * (np.abs(db).max() + 1e-300))
+    # asking for the matrices changes nothing else, and their statistics are the reported ones
+    for name in plain.stats:
+        np.testing.assert_array_equal(res.stats[name], plain.stats[name], err_msg=name)
+    np.testing.assert_array_equal(res.dw_norm, plain.dw_norm)
+    if dtype == np.float64:
+        norms = [np.sqrt(np.sum(d.astype(np.float64) ** 2)) for d in res.weight_grads]
+        np.testing.assert_allclose(res.dw_norm, norms, rtol=1e-10)
+    assert plain.weight_grads is None and plain.bias_grads is None
+
+
+def test_weight_grads_threads_bitwise():
+    Ws, bs = weights_for((40, 300, 70), "tanh", seed=1, dtype=np.float32, bias=True)
+    x = np.random.default_rng(2).standard_normal((33, 40)).astype(np.float32)
+    runs = [stack.propagate(x, Ws, bs, return_weight_grads=True, n_threads=nt)
+            for nt in (1, 2, 3, 7)]
+    for r in runs[1:]:
+        for a, b in zip(r.weight_grads + r.bias_grads, runs[0].weight_grads + runs[0].bias_grads):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_weight_grads_need_backward():
+    with pytest.raises(ValueError, match="backward=True"):
+        stack.propagate(np.ones((2, 3)), [np.ones((3, 2))], backward=False,
+                        return_weight_grads=True)
+
+
 def test_gradients_match_finite_differences():
     widths = (3, 4, 2)
     Ws, bs = weights_for(widths, "tanh", seed=11, bias=True)

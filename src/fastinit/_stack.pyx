@@ -57,11 +57,12 @@ cdef extern from "fi_stack.h" nogil:
                               const double *hin, double *z, double *h, fi_layer_stats *pre,
                               fi_layer_stats *act)
     void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
-                               const float *z, const float *hprev, float *gprev,
-                               fi_layer_stats *grad, fi_dw_stats *dw)
+                               const float *z, const float *hprev, float *gprev, float *dw_out,
+                               float *db_out, fi_layer_stats *grad, fi_dw_stats *dw)
     void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
                                const double *g, const double *z, const double *hprev,
-                               double *gprev, fi_layer_stats *grad, fi_dw_stats *dw)
+                               double *gprev, double *dw_out, double *db_out,
+                               fi_layer_stats *grad, fi_dw_stats *dw)
     void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h,
                                int64_t n)
     void fi_stack_activate_f64(fi_stack_ws *ws, int act, double p0, const double *z, double *h,
@@ -302,14 +303,18 @@ cdef class Engine:
         return sp.s.n_nonfinite + sa.s.n_nonfinite
 
     def backward(self, int64_t l, floating[:, ::1] g not None, floating[:, ::1] z not None,
-                 floating[:, ::1] hprev not None, floating[:, ::1] gprev):
-        """Layer l: statistics of g = dL/dh_l and of dL/dW_l; gprev (or None) <- dL/dh_{l-1}.
+                 floating[:, ::1] hprev not None, floating[:, ::1] gprev,
+                 floating[:, ::1] dw_out=None, floating[::1] db_out=None):
+        """Layer l: statistics of g = dL/dh_l and of dL/dW_l; gprev (or None) <- dL/dh_{l-1},
+        dw_out (or None) <- dL/dW_l (fan_in, fan_out), db_out (or None) <- dL/db_l.
         Returns the number of non-finite values in g."""
         cdef fi_layer_stats sg
         cdef fi_dw_stats dw
         cdef fi_stack_layer *L = &self.layers[l]
         cdef int64_t B = g.shape[0]
         cdef floating *gp = NULL
+        cdef floating *dwp = NULL
+        cdef floating *dbp = NULL
         if g.shape[1] != L.fan_out or z.shape[1] != L.fan_out or hprev.shape[1] != L.fan_in \
                 or z.shape[0] != B or hprev.shape[0] != B or B > self.batch or B < 1:
             raise ValueError("layer shapes do not match the engine")
@@ -317,14 +322,22 @@ cdef class Engine:
             if gprev.shape[0] != B or gprev.shape[1] != L.fan_in:
                 raise ValueError("layer shapes do not match the engine")
             gp = &gprev[0, 0]
+        if dw_out is not None:
+            if dw_out.shape[0] != L.fan_in or dw_out.shape[1] != L.fan_out:
+                raise ValueError("layer shapes do not match the engine")
+            dwp = &dw_out[0, 0]
+        if db_out is not None:
+            if db_out.shape[0] != L.fan_out:
+                raise ValueError("layer shapes do not match the engine")
+            dbp = &db_out[0]
         self._stats_ptrs(_GRAD, l, &sg, self.grad_hist, None)
         with nogil:
             if floating is float:
-                fi_stack_backward_f32(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, &sg,
-                                      &dw)
+                fi_stack_backward_f32(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
+                                      dbp, &sg, &dw)
             else:
-                fi_stack_backward_f64(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, &sg,
-                                      &dw)
+                fi_stack_backward_f64(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
+                                      dbp, &sg, &dw)
         _put(self.grad, l, &sg.s)
         cdef double[:, ::1] dwv = self.dw
         dwv[l, 0] = dw.mean

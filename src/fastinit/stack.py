@@ -84,6 +84,12 @@ class StackResult:
         similarities ``z_a . z_b / (|z_a| |z_b|)`` (the theory's correlation map).
     activations, preactivations, gradients : list of ndarray or None
         With ``propagate(..., return_activations=True)``: ``h_l``, ``z_l`` and ``dL/dh_l``.
+    weight_grads : list of ndarray or None
+        With ``propagate(..., return_weight_grads=True)``: ``dL/dW_l``, shaped like the weights
+        ``(fan_in, fan_out)``, in the run's dtype.
+    bias_grads : list of ndarray or None
+        With ``return_weight_grads=True`` and ``biases`` given: ``dL/db_l`` (``(fan_out,)``) for
+        every layer, also those whose bias entry is None (the gradient at a zero bias).
     theory : fastinit.theory.StackPrediction or None
         Mean-field prediction (``theory=True``).
     """
@@ -114,6 +120,8 @@ class StackResult:
     activations: list | None = field(default=None, repr=False)
     preactivations: list | None = field(default=None, repr=False)
     gradients: list | None = field(default=None, repr=False)
+    weight_grads: list | None = field(default=None, repr=False)
+    bias_grads: list | None = field(default=None, repr=False)
     theory: Any = field(default=None, repr=False)
     n_threads: int = 0
     seconds: float = 0.0
@@ -383,7 +391,7 @@ class _Run:
 
     def __init__(self, *, widths, batch, dt, act, n_threads, errors, saturation, bins, pairs,
                  dist, wparams, seed_seq, explicit, biases, bias_std, checkpoint_every,
-                 weight_cache, keep):
+                 weight_cache, keep, keep_grads=False):
         self.widths, self.B, self.dt, self.act = widths, batch, dt, act
         self.depth = len(widths) - 1
         self.errors = errors
@@ -392,6 +400,7 @@ class _Run:
         self.bias_std = bias_std
         self.seed_seq = seed_seq
         self.keep = keep                  # return activations/preactivations/gradients
+        self.keep_grads = keep_grads      # return dL/dW (and dL/db when biases are given)
         k0, k1 = seed_seq.generate_state(2, dtype=np.uint32)
         streams = np.array([stream_id("weights", l) for l in range(self.depth)], dtype=np.uint64)
         has_sat, lo, hi = _saturation_bounds(act, saturation)
@@ -503,6 +512,10 @@ class _Run:
                 out["loss_value"] = float(np.sum(np.multiply(g, h_last, dtype=np.float64)))
         if self.keep:
             out["gradients"] = [None] * depth
+        if self.keep_grads:
+            out["weight_grads"] = [None] * depth
+            if self.biases is not None:
+                out["bias_grads"] = [None] * depth
         self._backward(x, g, stored, ck, out)
         return out
 
@@ -529,8 +542,13 @@ class _Run:
                     hprev = hprev_buf[: B * widths[l]].reshape(B, widths[l])
                     self.eng.activate(l - 1, zp, hprev)
                 gprev = gbuf[gi][: B * widths[l]].reshape(B, widths[l]) if l > 0 else None
+                dw_out = db_out = None
+                if self.keep_grads:
+                    dw_out = out["weight_grads"][l] = np.empty((widths[l], widths[l + 1]), dt)
+                    if self.biases is not None:
+                        db_out = out["bias_grads"][l] = np.empty(widths[l + 1], dt)
                 self._prepare_layer(l, True)
-                nf = self.eng.backward(l, g, zs[l], hprev, gprev)
+                nf = self.eng.backward(l, g, zs[l], hprev, gprev, dw_out, db_out)
                 self._release_layer(l)
                 if nf and self.first_nf_grad is None:
                     self.first_nf_grad = l + 1
@@ -598,7 +616,7 @@ def _result(run: _Run, out: dict, *, x, backward, loss, init, seed_seq, t0) -> S
     if run.pairs is not None:
         res.pairs = run.pairs
         res.preact_cos, res.act_cos = eng.pre_pairs, eng.act_pairs
-    for key in ("activations", "preactivations", "gradients"):
+    for key in ("activations", "preactivations", "gradients", "weight_grads", "bias_grads"):
         if key in out:
             setattr(res, key, out[key])
     res.seconds = time.perf_counter() - t0
@@ -780,7 +798,8 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
 def propagate(x: Any, weights: Sequence[Any], biases: Sequence[Any] | None = None, *,
               activation: str | Activation = "tanh", activation_kwargs: Mapping | None = None,
               backward: bool = True, grad_output: Any = None, loss: str = "sum", seed: Any = None,
-              return_activations: bool = False, errors: str = "warn",
+              return_activations: bool = False, return_weight_grads: bool = False,
+              errors: str = "warn",
               n_threads: int | None = None, saturation: float = 0.01, bins: Any = None,
               pairs: Any = None, checkpoint_every: int | str | None = None) -> StackResult:
     """The deep-stack engine on explicit weights: ``h_l = phi(h_{l-1} W_l + b_l)``.
@@ -805,6 +824,10 @@ def propagate(x: Any, weights: Sequence[Any], biases: Sequence[Any] | None = Non
         Key of the ``"normal"``/``"mse"`` streams.
     return_activations : bool, default False
         Also return ``activations``, ``preactivations`` and ``gradients`` (lists of arrays).
+    return_weight_grads : bool, default False
+        Also return ``weight_grads``, the matrices ``dL/dW_l`` shaped like ``weights[l]``, and,
+        when ``biases`` is given, ``bias_grads`` (``dL/db_l``); needs ``backward=True``. The
+        matrices are formed by the engine's own product (the statistics stay as without them).
 
     Returns
     -------
@@ -878,6 +901,8 @@ def propagate(x: Any, weights: Sequence[Any], biases: Sequence[Any] | None = Non
         if go.shape != (xa.shape[0], widths[-1]):
             raise ValueError(f"grad_output must have shape {(xa.shape[0], widths[-1])}, "
                              f"got {go.shape}")
+    if return_weight_grads and not backward:
+        raise ValueError("return_weight_grads=True needs backward=True")
     seed_seq = _seed_sequence(seed)
     batch = xa.shape[0]
     pr = _pairs(pairs, batch)
@@ -885,7 +910,8 @@ def propagate(x: Any, weights: Sequence[Any], biases: Sequence[Any] | None = Non
     run = _Run(widths=widths, batch=batch, dt=dt, act=act, n_threads=nt, errors=errors,
                saturation=saturation, bins=bins, pairs=pr, dist=-1, wparams=None,
                seed_seq=seed_seq, explicit=Ws, biases=bs, bias_std=0.0, checkpoint_every=ck,
-               weight_cache=False, keep=bool(return_activations))
+               weight_cache=False, keep=bool(return_activations),
+               keep_grads=bool(return_weight_grads))
     out = run.run(xa, backward, loss, go)
     res = _result(run, out, x=xa, backward=backward,
                   loss=("grad_output" if go is not None else loss), init=None,
