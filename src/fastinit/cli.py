@@ -449,7 +449,8 @@ def _cmd_report(args):
         kw, accepted = _run_settings(name, args, base)
         try:
             res, elapsed = _run_one(name, kw, accepted, args, f"[{k}/{len(runnable)}] {name}")
-        except (ValueError, TypeError, ArithmeticError, MemoryError, RuntimeError) as exc:
+        except (ValueError, TypeError, ArithmeticError, MemoryError, RuntimeError, ImportError) as exc:
+            # ImportError: a library part the experiment needs is missing from this build
             failures.append((name, f"{type(exc).__name__}: {exc}"))
             _err(f"experiment {name!r} failed: {exc}")
             continue
