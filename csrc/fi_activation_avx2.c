@@ -1,0 +1,4 @@
+/* Activation kernels compiled with -mavx2 -mfma; -ffp-contract=off and no FMA intrinsics keep the
+ * baseline bits. Only called after fi_cpu_has_avx2(). */
+#define FI_PATH avx2
+#include "fi_activation_kernels.h"

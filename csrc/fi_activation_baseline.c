@@ -1,0 +1,3 @@
+/* Activation kernels for baseline x86-64 (SSE2) or any other target. */
+#define FI_PATH baseline
+#include "fi_activation_kernels.h"
