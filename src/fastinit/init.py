@@ -1,0 +1,1130 @@
+"""Weight initialization schemes: every classic scheme, with exact fans and gains.
+
+Conventions
+-----------
+**Dense weights are ``(fan_in, fan_out)``** and are used as ``x @ W``, as in the course notes
+(``np.random.randn(M1, M2) / np.sqrt(M1)`` with ``M1`` the input size), Keras and JAX.
+Convolution kernels follow ``layout=``:
+
+* ``"keras"`` (aliases ``"tf"``, ``"jax"``; the default for NumPy arrays and shapes):
+  ``(*k, in/groups, out)``; a 2-D shape is ``(fan_in, fan_out)``.
+* ``"torch"`` (the default when a PyTorch tensor is filled in place): ``(out, in/groups, *k)``;
+  a 2-D shape is ``nn.Linear.weight``'s ``(out, in)``.
+* ``"torch_transposed"``: ``nn.ConvTranspose*d``'s ``(in, out/groups, *k)``.
+* ``"keras_transposed"``: ``Conv*DTranspose``'s ``(*k, out/groups, in)``.
+* ``"keras_depthwise"``: ``DepthwiseConv*D``'s ``(*k, in, multiplier)``.
+* explicit ``in_axis``/``out_axis`` (as in ``jax.nn.initializers``): the in axis holds
+  ``in/groups`` channels, the out axis ``out`` channels, every other axis is spatial.
+
+Fans are counted correctly for grouped, depthwise and transposed convolutions:
+``fan_in = (in / groups) * receptive_field`` and ``fan_out = (out / groups) * receptive_field``
+(transposed convolutions: stride ignored, as every library does). ``torch_compat=True`` counts as
+the layout's own library does (``torch.nn.init._calculate_fan_in_and_fan_out``: dimension 1 is
+"in" and dimension 0 "out" whatever the layer; Keras: the last two axes; groups ignored).
+
+Names
+-----
+``xavier_*``/``glorot_*`` mean Glorot & Bengio's variance ``2 / (fan_in + fan_out)`` (torch's and
+Keras's meaning); ``lecun_*`` means ``1 / fan_in``. **The course notes call**
+``randn(M1, M2) / sqrt(M1)`` **"Xavier"**: that is LeCun initialization here (also available as
+the seed-note name ``"lecture_xavier"``). ``he_*``/``kaiming_*`` use torch's arguments ``a``,
+``mode``, ``nonlinearity`` (gain from :func:`calculate_gain`). Normal schemes draw a plain
+normal by default (torch's meaning); ``distribution="truncated_normal"`` or ``preset="keras"``
+gives Keras's truncated versions (truncated at two standard deviations and rescaled so the
+variance is the scheme's).
+
+Values and reproducibility
+--------------------------
+Every scheme returns float32 by default (the dtype of the networks it initializes). ``rng`` is a
+seed, a ``numpy.random.SeedSequence`` or a :class:`fastinit.Generator`; ``rng=None`` draws from
+the global generator that :func:`fastinit.random.seed` sets, so a seeded script is reproducible
+like ``torch.manual_seed`` followed by ``torch.nn.init``. Values are drawn in C (row-major) order
+of the array's shape: element ``[i, j, ...]`` gets the same value whatever the memory order of an
+array filled in place.
+
+The in-place twins (names ending in ``_``) fill an existing writable float32/float64 buffer: a
+NumPy array (C- or F-contiguous) or a PyTorch CPU tensor (through ``tensor.detach().numpy()``,
+which shares memory; torch is never imported unless a tensor is given). Arguments are checked
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ._generator import Generator, default_rng, stream_id, truncnorm_std
+from ._validate import _OUT_LAYOUT_MSG, check_finite, check_scale, float_dtype, normalize_size
+from .theory import variance_preserving_gain
+
+__all__ = [
+    "InitSpec",
+    "Fixup",
+    "SCHEMES",
+    "SEED_NOTE_NAMES",
+    "LAYOUTS",
+    "calculate_gain",
+    "variance_preserving_gain",
+    "compute_fans",
+    "resolve",
+    "layer_weights",
+    "network",
+    "bias",
+    "fixup_scale",
+    "fixup",
+]
+
+_SQRT3 = math.sqrt(3.0)
+#: Keras/JAX's truncation interval (in standard deviations) for truncated normal schemes.
+_TRUNC = (-2.0, 2.0)
+
+
+# ---- gains ---------------------------------------------------------------------------------------
+
+_GAIN_TABLE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+               "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity``: PyTorch's table, for compatibility.
+
+    Parameters
+    ----------
+    nonlinearity : str
+        One of ``linear``, ``conv1d``, ``conv2d``, ``conv3d``, ``conv_transpose1d``,
+        ``conv_transpose2d``, ``conv_transpose3d``, ``sigmoid``, ``tanh``, ``relu``,
+        ``leaky_relu``, ``selu``.
+    param : float, optional
+        The negative slope of ``leaky_relu`` (default 0.01, as in torch).
+
+    Returns
+    -------
+    float
+        1 for linear/conv/sigmoid, 5/3 for tanh, sqrt(2) for relu,
+        sqrt(2 / (1 + slope**2)) for leaky_relu, 3/4 for selu.
+
+    Raises
+    ------
+    ValueError
+        Unknown nonlinearity (the message lists the valid ones), or a slope that is not a number.
+
+    Notes
+    -----
+    The table is partly heuristic. :func:`variance_preserving_gain` computes the gain from the
+    activation itself (for every activation fastinit supports): it agrees with the table for
+    linear, relu and leaky_relu, and differs for tanh (1.5925 preserves the second moment; 5/3
+    is a rule of thumb slightly into the chaotic phase), sigmoid (1 preserves nothing; the
+    second-moment gain is 1.8467) and selu (torch picks 3/4 on purpose; SELU's self-normalizing
+    gain is 1).
+
+    Examples
+    --------
+    >>> from fastinit.init import calculate_gain
+    >>> calculate_gain("leaky_relu", 0.2)  # doctest: +ELLIPSIS
+    1.3867...
+    """
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                        "conv_transpose2d", "conv_transpose3d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (bool, np.bool_)) or not isinstance(param, (int, float, np.number)):
+            raise ValueError(f"negative_slope {param!r} not a valid number")
+        else:
+            slope = float(param)
+            if not math.isfinite(slope):
+                raise ValueError(f"negative_slope {param!r} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unknown nonlinearity {nonlinearity!r}; valid nonlinearities are "
+                     f"{list(_GAIN_TABLE)}")
+
+
+# ---- fans and layouts ------------------------------------------------------------------------------
+
+#: Layout names accepted by ``layout=`` (aliases: "tf" and "jax" for "keras").
+LAYOUTS = ("keras", "torch", "keras_transposed", "torch_transposed", "keras_depthwise")
+_LAYOUT_ALIASES = {"tf": "keras", "jax": "keras"}
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where the channels of a weight array are, and its fans."""
+
+    shape: tuple
+    in_axis: int
+    out_axis: int
+    fan_in: int
+    fan_out: int
+    groups: int
+    layout: str
+    explanation: str
+
+    @property
+    def spatial_axes(self) -> tuple:
+        return tuple(i for i in range(len(self.shape)) if i not in (self.in_axis, self.out_axis))
+
+
+def _check_layout(layout: Any) -> str:
+    if not isinstance(layout, str) or _LAYOUT_ALIASES.get(layout, layout) not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; valid layouts are "
+                         f"{list(LAYOUTS) + sorted(_LAYOUT_ALIASES)}")
+    return _LAYOUT_ALIASES.get(layout, layout)
+
+
+def _axis(ax: Any, ndim: int, name: str) -> int:
+    try:
+        a = operator.index(ax)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {ax!r}") from None
+    if not -ndim <= a < ndim:
+        raise ValueError(f"{name} {a} is out of bounds for a shape with {ndim} dimensions")
+    return a % ndim
+
+
+def _geometry(shape: Any, layout: Any = None, groups: Any = 1, in_axis: Any = None,
+              out_axis: Any = None, torch_compat: bool = False) -> _Geometry:
+    shp = normalize_size(shape)
+    if shp is None or len(shp) < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
+                         "2 dimensions")
+    nd = len(shp)
+    if isinstance(groups, (bool, np.bool_)):
+        raise TypeError("groups must be a positive integer")
+    try:
+        g = operator.index(groups)
+    except TypeError:
+        raise TypeError(f"groups must be a positive integer, got {groups!r}") from None
+    if g < 1:
+        raise ValueError(f"groups must be a positive integer, got {g}")
+    if in_axis is not None or out_axis is not None:
+        if layout is not None:
+            raise ValueError("give either layout= or in_axis=/out_axis=, not both")
+        ia = _axis(-2 if in_axis is None else in_axis, nd, "in_axis")
+        oa = _axis(-1 if out_axis is None else out_axis, nd, "out_axis")
+        if ia == oa:
+            raise ValueError("in_axis and out_axis must be different axes")
+        lay = f"in_axis={ia}, out_axis={oa}"
+        in_total, out_total = False, True   # JAX: the in axis holds in/groups channels
+    else:
+        lay = _check_layout("keras" if layout is None else layout)
+        ia, oa, in_total, out_total = {
+            "keras": (nd - 2, nd - 1, False, True),
+            "torch": (1, 0, False, True),
+            "keras_transposed": (nd - 1, nd - 2, True, False),
+            "torch_transposed": (0, 1, True, False),
+            "keras_depthwise": (nd - 2, nd - 1, True, False),
+        }[lay]
+    rf = 1
+    for i, d in enumerate(shp):
+        if i not in (ia, oa):
+            rf *= d
+    n_in, n_out = shp[ia], shp[oa]
+    spatial = " x ".join(str(shp[i]) for i in range(nd) if i not in (ia, oa)) or "1"
+    if lay == "keras_depthwise":
+        if g != 1 and g != n_in:
+            raise ValueError(f"groups={g} must equal the {n_in} input channels of a depthwise "
+                             "kernel (or be left at 1)")
+        g = n_in
+    if torch_compat:
+        if lay in ("torch", "torch_transposed"):
+            fi, fo = shp[1] * rf, shp[0] * rf
+            how = (f"torch's counting: fan_in = shape[1] * receptive field = {shp[1]} * {rf}, "
+                   f"fan_out = shape[0] * receptive field = {shp[0]} * {rf} (groups ignored)")
+        else:
+            fi, fo = n_in * rf, n_out * rf
+            how = (f"the library's counting: fan_in = {n_in} * {rf}, fan_out = {n_out} * {rf} "
+                   "(groups ignored)")
+        return _Geometry(shp, ia, oa, fi, fo, g, lay, f"layout {lay}: {how}")
+    # channels per group: a total count along an axis is divided by groups
+    if in_total:
+        if n_in % g:
+            raise ValueError(f"groups={g} does not divide the {n_in} input channels")
+        in_pg = n_in // g
+    else:
+        in_pg = n_in
+    if out_total:
+        if n_out % g:
+            raise ValueError(f"groups={g} does not divide the {n_out} output channels")
+        out_pg = n_out // g
+    else:
+        out_pg = n_out
+    if lay == "keras_depthwise":
+        out_pg = n_out  # the depth multiplier: outputs per input channel
+    fi, fo = in_pg * rf, out_pg * rf
+    how = (f"layout {lay}: shape {shp}, in axis {ia} ({n_in}{'' if in_total else ' per group'}), "
+           f"out axis {oa} ({n_out}{' per group' if not out_total else ''}), receptive field "
+           f"{spatial} = {rf}, groups {g}: fan_in = {in_pg} * {rf} = {fi}, "
+           f"fan_out = {out_pg} * {rf} = {fo}")
+    return _Geometry(shp, ia, oa, fi, fo, g, lay, how)
+
+
+def compute_fans(shape: Any, layout: str | None = None, groups: int = 1, *,
+                 in_axis: int | None = None, out_axis: int | None = None,
+                 torch_compat: bool = False, explain: bool = False):
+    """``(fan_in, fan_out)`` of a dense or convolution weight of ``shape``.
+
+    Parameters
+    ----------
+    shape : tuple of ints
+        The weight's shape (at least 2 dimensions).
+    layout : str, optional
+        ``"keras"`` (default; dense ``(fan_in, fan_out)``, convolutions ``(*k, in/groups, out)``),
+        ``"torch"`` (``(out, in/groups, *k)``), ``"torch_transposed"`` (``(in, out/groups, *k)``),
+        ``"keras_transposed"`` (``(*k, out/groups, in)``), ``"keras_depthwise"``
+        (``(*k, in, multiplier)``). Aliases ``"tf"``, ``"jax"`` = ``"keras"``.
+    groups : int, optional
+        Convolution groups; must divide the channel counts stored in full.
+    in_axis, out_axis : int, optional
+        Explicit axes instead of ``layout`` (JAX's convention: the in axis holds ``in/groups``).
+    torch_compat : bool, optional
+        Count as the layout's library does (torch: ``shape[1] * rf``, ``shape[0] * rf``; Keras:
+        the last two axes), ignoring ``groups``: wrong for grouped, depthwise and transposed
+        convolutions, but what ``torch.nn.init`` computes.
+    explain : bool, optional
+        Also return a sentence saying how the fans were obtained.
+
+    Returns
+    -------
+    (fan_in, fan_out) : tuple of int
+        Or ``(fan_in, fan_out, explanation)`` with ``explain=True``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 dimensions (torch's wording), unknown layout (valid ones listed), groups that
+        do not divide the channels, in/out axes out of range or equal.
+
+    Notes
+    -----
+    For a grouped convolution each output unit sees ``in/groups`` channels over the receptive
+    field and each input unit feeds ``out/groups`` channels: ``fan_in = in/groups * rf`` and
+    ``fan_out = out/groups * rf``. torch counts ``fan_out = out * rf`` (pytorch #23854) and, for
+    transposed convolutions, swaps in and out; Keras counts a depthwise kernel's fan_in as
+    ``in * rf`` (keras #11773).
+
+    Examples
+    --------
+    >>> from fastinit.init import compute_fans
+    >>> compute_fans((784, 256))
+    (784, 256)
+    >>> compute_fans((64, 32, 3, 3), layout="torch")
+    (288, 576)
+    >>> compute_fans((64, 8, 3, 3), layout="torch", groups=4)
+    (72, 144)
+    """
+    g = _geometry(shape, layout, groups, in_axis, out_axis, torch_compat)
+    if explain:
+        return g.fan_in, g.fan_out, g.explanation
+    return g.fan_in, g.fan_out
+
+
+# ---- scheme specifications ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InitSpec:
+    """A scheme resolved for given fans: the law each weight is drawn from.
+
+    Attributes
+    ----------
+    name : str
+        The scheme (canonical name).
+    distribution : str
+        ``"normal"`` (N(loc, scale**2)), ``"uniform"`` (U(-bound, bound)), ``"truncated_normal"``
+        (N(loc, scale**2) truncated to [loc + a*scale, loc + b*scale], a and b in standard
+        deviations, as :meth:`fastinit.Generator.truncated_normal`), ``"uniform_interval"``
+        (U(low, high)), ``"constant"`` (``value``), or a structured scheme that only
+        :func:`layer_weights` generates (``"orthogonal"``, ``"eye"``, ``"dirac"``,
+        ``"delta_orthogonal"``, ``"sparse"``).
+    loc, scale, bound, a, b, value, low, high : float
+        The law's parameters (unused ones are 0 or infinite).
+    gain, sparsity : float
+        Parameters of the structured schemes.
+    """
+
+    name: str
+    distribution: str
+    loc: float = 0.0
+    scale: float = 0.0
+    bound: float = 0.0
+    a: float = -math.inf
+    b: float = math.inf
+    value: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    gain: float = 1.0
+    sparsity: float = 0.0
+    std: float = field(default=math.nan)
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.std):
+            object.__setattr__(self, "std", self._std())
+
+    def _std(self) -> float:
+        d = self.distribution
+        if d == "normal":
+            return self.scale
+        if d == "uniform":
+            return self.bound / _SQRT3
+        if d == "truncated_normal":
+            return self.scale * truncnorm_std(self.a, self.b)
+        if d == "uniform_interval":
+            return (self.high - self.low) / (2 * _SQRT3)
+        if d == "constant":
+            return 0.0
+        return math.nan
+
+
+_MODES = ("fan_in", "fan_out", "fan_avg")
+_DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
+_PRESETS = ("torch", "keras")
+
+
+def _gain(gain: Any, name: str = "gain") -> float:
+    return check_scale(gain, name)
+
+
+def _fan(name: str, mode: Any, fan_in: int, fan_out: int) -> float:
+    if mode not in _MODES:
+        raise ValueError(f"unknown mode {mode!r}; valid modes are {list(_MODES)}")
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    if n <= 0:
+        raise ValueError(f"{name}: {mode} is 0, and the scheme divides by it "
+                         f"(fan_in={fan_in}, fan_out={fan_out})")
+    return n
+
+
+def _distribution(distribution: Any, preset: Any, allowed: tuple, default: str) -> str:
+    if preset is not None and preset not in _PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid presets are {list(_PRESETS)}")
+    if distribution is None:
+        distribution = "truncated_normal" if (preset == "keras" and default == "normal") else default
+    if distribution == "untruncated_normal":  # Keras's name
+        distribution = "normal"
+    if distribution not in allowed:
+        raise ValueError(f"unknown distribution {distribution!r}; valid distributions are "
+                         f"{list(allowed)}")
+    return distribution
+
+
+def _variance_spec(name: str, var: float, distribution: str) -> InitSpec:
+    """Zero-mean weights of variance ``var`` (truncated normals rescaled to reach it)."""
+    if distribution == "normal":
+        return InitSpec(name, "normal", scale=math.sqrt(var))
+    if distribution == "uniform":
+        return InitSpec(name, "uniform", bound=math.sqrt(3.0 * var))
+    a, b = _TRUNC
+    if var == 0:
+        return InitSpec(name, "constant", value=0.0)
+    return InitSpec(name, "truncated_normal", scale=math.sqrt(var) / truncnorm_std(a, b), a=a, b=b)
+
+
+def _s_zeros(fi, fo):
+    return InitSpec("zeros", "constant", value=0.0)
+
+
+def _s_ones(fi, fo):
+    return InitSpec("ones", "constant", value=1.0)
+
+
+def _s_constant(fi, fo, value=0.0):
+    return InitSpec("constant", "constant", value=check_finite(value, "value"))
+
+
+def _s_normal(fi, fo, mean=0.0, std=0.01):
+    return InitSpec("normal", "normal", loc=check_finite(mean, "mean"), scale=check_scale(std, "std"))
+
+
+def _s_uniform(fi, fo, low=-0.05, high=0.05):
+    lo, hi = check_finite(low, "low"), check_finite(high, "high")
+    if hi - lo < 0:
+        raise ValueError("high - low < 0")
+    if not math.isfinite(hi - lo):
+        raise OverflowError("high - low range exceeds valid bounds")
+    if lo == -hi:
+        return InitSpec("uniform", "uniform", bound=hi)
+    return InitSpec("uniform", "uniform_interval", low=lo, high=hi, loc=(lo + hi) / 2)
+
+
+def _s_truncated_normal(fi, fo, mean=0.0, std=1.0, a=-2.0, b=2.0, unit_variance=False):
+    loc, scale = check_finite(mean, "mean"), check_scale(std, "std")
+    try:
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        raise TypeError("a and b must be real scalars") from None
+    if math.isnan(fa) or math.isnan(fb) or not fa < fb:
+        raise ValueError("a >= b")
+    if scale == 0:
+        return InitSpec("truncated_normal", "constant", value=loc, loc=loc)
+    if unit_variance:
+        scale = scale / truncnorm_std(fa, fb)
+    return InitSpec("truncated_normal", "truncated_normal", loc=loc, scale=scale, a=fa, b=fb)
+
+
+def _s_variance_scaling(fi, fo, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+    s = check_scale(scale, "scale")
+    dist = _distribution(distribution, None, _DISTRIBUTIONS, "truncated_normal")
+    n = _fan("variance_scaling", mode, fi, fo)
+    return _variance_spec("variance_scaling", s / n, dist)
+
+
+def _s_lecun_normal(fi, fo, gain=1.0, *, distribution=None, preset=None):
+    dist = _distribution(distribution, preset, ("normal", "truncated_normal"), "normal")
+    g = _gain(gain)
+    return _variance_spec("lecun_normal", g * g / _fan("lecun_normal", "fan_in", fi, fo), dist)
+
+
+def _s_lecun_uniform(fi, fo, gain=1.0, *, preset=None):
+    _distribution(None, preset, ("uniform",), "uniform")
+    g = _gain(gain)
+    return _variance_spec("lecun_uniform", g * g / _fan("lecun_uniform", "fan_in", fi, fo),
+                          "uniform")
+
+
+def _s_xavier_normal(fi, fo, gain=1.0, *, distribution=None, preset=None):
+    dist = _distribution(distribution, preset, ("normal", "truncated_normal"), "normal")
+    g = _gain(gain)
+    return _variance_spec("xavier_normal", g * g / _fan("xavier_normal", "fan_avg", fi, fo), dist)
+
+
+def _s_xavier_uniform(fi, fo, gain=1.0, *, preset=None):
+    _distribution(None, preset, ("uniform",), "uniform")
+    g = _gain(gain)
+    return _variance_spec("xavier_uniform", g * g / _fan("xavier_uniform", "fan_avg", fi, fo),
+                          "uniform")
+
+
+def _he_var(name, fi, fo, a, mode, nonlinearity):
+    g = calculate_gain(nonlinearity, a)
+    return g * g / _fan(name, mode, fi, fo)
+
+
+def _s_he_normal(fi, fo, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, distribution=None,
+                 preset=None):
+    dist = _distribution(distribution, preset, ("normal", "truncated_normal"), "normal")
+    return _variance_spec("he_normal", _he_var("he_normal", fi, fo, a, mode, nonlinearity), dist)
+
+
+def _s_he_uniform(fi, fo, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, preset=None):
+    _distribution(None, preset, ("uniform",), "uniform")
+    return _variance_spec("he_uniform", _he_var("he_uniform", fi, fo, a, mode, nonlinearity),
+                          "uniform")
+
+
+def _s_orthogonal(fi, fo, gain=1.0):
+    return InitSpec("orthogonal", "orthogonal", gain=_gain(gain))
+
+
+def _s_eye(fi, fo, gain=1.0):
+    return InitSpec("eye", "eye", gain=_gain(gain))
+
+
+def _s_dirac(fi, fo, gain=1.0):
+    return InitSpec("dirac", "dirac", gain=_gain(gain))
+
+
+def _s_delta_orthogonal(fi, fo, gain=1.0):
+    return InitSpec("delta_orthogonal", "delta_orthogonal", gain=_gain(gain))
+
+
+def _s_sparse(fi, fo, sparsity=0.9, std=0.01):
+    sp = check_finite(sparsity, "sparsity")
+    if not 0 <= sp <= 1:
+        raise ValueError(f"sparsity must be in [0, 1], got {sp}")
+    return InitSpec("sparse", "sparse", scale=check_scale(std, "std"), sparsity=sp)
+
+
+# the seed notes' names: literal formulas of the course notes
+def _s_small(fi, fo):
+    return InitSpec("small", "normal", scale=0.01)
+
+
+def _s_randn(fi, fo):
+    return InitSpec("randn", "normal", scale=1.0)
+
+
+def _s_lecture_xavier(fi, fo):
+    n = _fan("lecture_xavier", "fan_in", fi, fo)
+    return InitSpec("lecture_xavier", "normal", scale=1.0 / math.sqrt(n))
+
+
+def _s_lecture_he(fi, fo):
+    n = _fan("he", "fan_in", fi, fo)
+    return InitSpec("he", "normal", scale=1.0 / math.sqrt(n / 2))
+
+
+_BUILDERS: dict[str, Callable[..., InitSpec]] = {
+    "zeros": _s_zeros,
+    "ones": _s_ones,
+    "constant": _s_constant,
+    "normal": _s_normal,
+    "uniform": _s_uniform,
+    "truncated_normal": _s_truncated_normal,
+    "variance_scaling": _s_variance_scaling,
+    "lecun_normal": _s_lecun_normal,
+    "lecun_uniform": _s_lecun_uniform,
+    "xavier_normal": _s_xavier_normal,
+    "xavier_uniform": _s_xavier_uniform,
+    "he_normal": _s_he_normal,
+    "he_uniform": _s_he_uniform,
+    "orthogonal": _s_orthogonal,
+    "eye": _s_eye,
+    "dirac": _s_dirac,
+    "delta_orthogonal": _s_delta_orthogonal,
+    "sparse": _s_sparse,
+}
+
+#: Aliases of scheme names.
+_ALIASES = {
+    "glorot_normal": "xavier_normal",
+    "glorot_uniform": "xavier_uniform",
+    "kaiming_normal": "he_normal",
+    "kaiming_uniform": "he_uniform",
+    "identity": "eye",
+    "delta": "dirac",
+}
+
+#: The course notes' names for their hand-written schemes (usable wherever a scheme name is).
+SEED_NOTE_NAMES = {
+    "small": "0.01 * randn(M1, M2)",
+    "randn": "1.0 * randn(M1, M2)",
+    "lecun": "LeCun: variance 1 / M1 (lecun_normal)",
+    "lecture_xavier": "randn(M1, M2) / sqrt(M1), the lecture's 'Xavier' (= LeCun)",
+    "he": "randn(M1, M2) / sqrt(M1 / 2) (He, variance 2 / M1)",
+    "glorot": "Glorot: variance 2 / (M1 + M2) (xavier_normal)",
+}
+_SEED_BUILDERS = {
+    "small": _s_small,
+    "randn": _s_randn,
+    "lecun": _s_lecun_normal,
+    "lecture_xavier": _s_lecture_xavier,
+    "he": _s_lecture_he,
+    "glorot": _s_xavier_normal,
+}
+
+#: Every scheme name :func:`resolve` accepts (canonical names, aliases, seed-note names).
+SCHEMES = tuple(sorted(set(_BUILDERS) | set(_ALIASES) | set(_SEED_BUILDERS)))
+
+#: Schemes whose law depends on the fans (the others also accept zero-size shapes).
+_FAN_FREE = {"zeros", "ones", "constant", "normal", "uniform", "truncated_normal", "small", "randn",
+             "sparse"}
+
+
+def _builder(init: Any) -> tuple[str, Callable[..., InitSpec]]:
+    if not isinstance(init, str):
+        raise TypeError(f"init must be a scheme name (str), got {type(init).__name__}")
+    if init in _SEED_BUILDERS:
+        return init, _SEED_BUILDERS[init]
+    name = _ALIASES.get(init, init)
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown init scheme {init!r}; valid schemes are {list(SCHEMES)}")
+    return name, _BUILDERS[name]
+
+
+def _spec_for(init: Any, fan_in: int, fan_out: int, kwargs: Mapping[str, Any]) -> InitSpec:
+    name, build = _builder(init)
+    import inspect
+
+    params = inspect.signature(build).parameters
+    for k in kwargs:
+        if k not in params or k in ("fi", "fo"):
+            valid = [p for p in params if p not in ("fi", "fo")]
+            raise TypeError(f"{init}() got an unexpected keyword argument {k!r}; its parameters "
+                            f"are {valid}")
+    return build(fan_in, fan_out, **kwargs)
+
+
+def _nonneg_int(v: Any, name: str) -> int:
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {v!r}")
+    try:
+        n = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {v!r}") from None
+    if n < 0:
+        raise ValueError("negative dimensions are not allowed")
+    return n
+
+
+def resolve(init: str, fan_in: int, fan_out: int, *, dtype: Any = np.float32,
+            **init_kwargs: Any) -> InitSpec:
+    """The law a scheme gives a ``(fan_in, fan_out)`` layer.
+
+    Parameters
+    ----------
+    init : str
+        A scheme name (see :data:`SCHEMES`): a function of this module (``"xavier_normal"``,
+        ``"he_uniform"``, ``"normal"``, ``"orthogonal"``, ...), an alias (``"glorot_*"``,
+        ``"kaiming_*"``) or a seed-note name (:data:`SEED_NOTE_NAMES`: ``"small"``, ``"randn"``,
+        ``"lecun"``, ``"lecture_xavier"``, ``"he"``, ``"glorot"``).
+    fan_in, fan_out : int
+        The layer's fans.
+    dtype : {np.float32, np.float64}
+        The weights' dtype.
+    **init_kwargs
+        The scheme's parameters (``gain``, ``mode``, ``std``, ``distribution``, ``preset``...).
+
+    Returns
+    -------
+    InitSpec
+
+    Raises
+    ------
+    ValueError
+        Unknown scheme (the message names it and lists the valid ones), bad parameters, a zero
+        fan the scheme divides by.
+    TypeError
+        A parameter the scheme does not take, a dtype other than float32/float64.
+
+    Examples
+    --------
+    >>> from fastinit.init import resolve
+    >>> s = resolve("he_normal", 512, 256)
+    >>> s.distribution, round(s.scale, 6)
+    ('normal', 0.0625)
+    """
+    float_dtype(dtype, "resolve")
+    fi, fo = _nonneg_int(fan_in, "fan_in"), _nonneg_int(fan_out, "fan_out")
+    return _spec_for(init, fi, fo, init_kwargs)
+
+
+# ---- generation -------------------------------------------------------------------------------------
+
+def _rng(rng: Any) -> Generator:
+    if rng is None:
+        from .random import get_generator
+
+        return get_generator()
+    if isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a seed, a SeedSequence or a fastinit.Generator, not a "
+                        "numpy.random.Generator")
+    return default_rng(rng)
+
+
+def _orthonormal(gen: Generator, rows: int, cols: int, dt: np.dtype) -> np.ndarray:
+    """A Haar-distributed (rows, cols) matrix with orthonormal rows (rows <= cols) or columns.
+
+    QR of a Gaussian matrix with the signs of R's diagonal moved into Q (Mezzadri 2007), so the
+    result is Haar and not biased by LAPACK's sign convention.
+    """
+    import scipy.linalg
+
+    m, n = max(rows, cols), min(rows, cols)
+    # draw (n, m) in C order: its transpose is the Fortran-ordered (m, n) matrix LAPACK wants
+    a = gen.standard_normal((n, m), dtype=dt).T
+    q, r = scipy.linalg.qr(a, mode="economic", overwrite_a=True, check_finite=False)
+    d = np.sign(np.diagonal(r))
+    d[d == 0] = 1
+    q *= d.astype(dt, copy=False)
+    return q if rows >= cols else q.T
+
+
+def _structured(spec: InitSpec, geo: _Geometry, gen: Generator, dt: np.dtype,
+                torch_compat: bool) -> np.ndarray:
+    shp = geo.shape
+    ia, oa = geo.in_axis, geo.out_axis
+    d = spec.distribution
+    if d == "orthogonal":
+        # (out, everything else) matrix, as torch (out, in*k) and Keras (k*in, out).T do
+        perm = (oa,) + tuple(i for i in range(len(shp)) if i != oa)
+        rows = shp[oa]
+        cols = int(np.prod([shp[i] for i in perm[1:]]))
+        if rows * cols == 0:
+            return np.zeros(shp, dt)
+        m = _orthonormal(gen, rows, cols, dt)
+        if spec.gain != 1:
+            m *= dt.type(spec.gain)
+        w = m.reshape([shp[i] for i in perm])
+        return np.ascontiguousarray(np.transpose(w, np.argsort(perm)))
+    if d == "eye":
+        if len(shp) != 2:
+            raise ValueError(f"eye needs a 2-D shape, got {shp}; use dirac for convolutions")
+        w = np.zeros(shp, dt)
+        k = min(shp)
+        w[np.arange(k), np.arange(k)] = spec.gain
+        return w
+    if d in ("dirac", "delta_orthogonal"):
+        w = np.zeros(shp, dt)
+        sp = geo.spatial_axes
+        center = tuple(shp[i] // 2 for i in sp)
+        n_in, n_out, g = shp[ia], shp[oa], geo.groups
+        in_full = geo.layout in ("keras_transposed", "torch_transposed", "keras_depthwise")
+        out_pg = n_out if not (geo.layout in ("keras_transposed", "torch_transposed")) else n_out
+        # channel-pair matrix (out, in) per group, as stored along the two axes
+        if d == "dirac":
+            if g == 1 or geo.layout == "keras_depthwise":
+                if geo.layout == "keras_depthwise":
+                    mat = np.zeros((n_out, n_in), dt)
+                    mat[0, :] = spec.gain  # multiplier 0 of every channel passes it through
+                else:
+                    mat = np.eye(n_out, n_in, dtype=dt) * dt.type(spec.gain)
+            else:
+                mat = np.zeros((n_out, n_in), dt)
+                if in_full:  # (in, out/g): in channel c of group j -> out c' of group j
+                    opg, ipg = n_out, n_in // g
+                    for j in range(g):
+                        for c in range(min(opg, ipg)):
+                            mat[c, j * ipg + c] = spec.gain
+                else:        # (out, in/g), torch's dirac_ with groups
+                    opg, ipg = n_out // g, n_in
+                    for j in range(g):
+                        for c in range(min(opg, ipg)):
+                            mat[j * opg + c, c] = spec.gain
+        else:
+            if g != 1:
+                raise ValueError("delta_orthogonal needs groups=1")
+            if geo.layout == "keras_depthwise":
+                raise ValueError("delta_orthogonal is not defined for depthwise kernels")
+            mat = _orthonormal(gen, n_out, n_in, dt)
+            if spec.gain != 1:
+                mat *= dt.type(spec.gain)
+        del out_pg
+        idx = [slice(None)] * len(shp)
+        for ax, c in zip(sp, center):
+            idx[ax] = c
+        # after fixing the spatial axes the remaining axes are (in, out) in their stored order
+        view = w[tuple(idx)]
+        view[...] = mat.T if ia < oa else mat
+        return w
+    if d == "sparse":
+        if len(shp) != 2:
+            raise ValueError(f"sparse needs a 2-D shape, got {shp}")
+        w = gen.normal(0.0, spec.scale, shp, dtype=dt)
+        # Martens: each output unit keeps only part of its incoming weights. Keys from the same
+        # stream choose which; torch_compat zeros a fraction of each stored column instead.
+        axis = 0 if torch_compat else ia
+        n = shp[axis]
+        nz = math.ceil(spec.sparsity * n)
+        if nz and w.size:
+            keys = gen.random(shp, dtype=np.float32)
+            order = np.argsort(keys, axis=axis, kind="stable")
+            zero_idx = np.take(order, np.arange(nz), axis=axis)
+            np.put_along_axis(w, zero_idx, 0, axis=axis)
+        return w
+    raise AssertionError(d)
+
+
+def _draw(spec: InitSpec, gen: Generator, out: np.ndarray) -> None:
+    """Fill the C-contiguous ``out`` with the i.i.d. law of ``spec`` (one draw, C order)."""
+    d = spec.distribution
+    if d == "normal":
+        gen.normal(spec.loc, spec.scale, dtype=out.dtype, out=out)
+    elif d == "uniform":
+        gen.uniform(-spec.bound, spec.bound, dtype=out.dtype, out=out)
+    elif d == "uniform_interval":
+        gen.uniform(spec.low, spec.high, dtype=out.dtype, out=out)
+    elif d == "truncated_normal":
+        gen.truncated_normal(spec.loc, spec.scale, spec.a, spec.b, dtype=out.dtype, out=out)
+    elif d == "constant":
+        out.fill(spec.value)
+    else:
+        raise AssertionError(d)
+
+
+_IID = ("normal", "uniform", "uniform_interval", "truncated_normal", "constant")
+
+
+def _generate(init: str, kwargs: Mapping[str, Any], geo: _Geometry, gen: Generator,
+              dt: np.dtype, out: np.ndarray | None, torch_compat: bool = False) -> np.ndarray:
+    """The scheme's values for ``geo.shape``, in ``out`` (any contiguous order) or a new array."""
+    spec = _spec_for(init, geo.fan_in, geo.fan_out, kwargs)
+    if spec.distribution in _IID:
+        if out is not None and out.flags.c_contiguous:
+            _draw(spec, gen, out)
+            return out
+        arr = np.empty(geo.shape, dt)
+        _draw(spec, gen, arr)
+    else:
+        arr = _structured(spec, geo, gen, dt, torch_compat)
+    if out is None:
+        return arr
+    np.copyto(out, arr)
+    return out
+
+
+def layer_weights(init: str, fan_in: int, fan_out: int, *, layer: int, seed: Any,
+                  dtype: Any = np.float32, **init_kwargs: Any) -> np.ndarray:
+    """Layer ``layer``'s ``(fan_in, fan_out)`` weights of :func:`network`, alone.
+
+    Parameters
+    ----------
+    init : str
+        Scheme name (as :func:`resolve`).
+    fan_in, fan_out : int
+        The layer's fans.
+    layer : int
+        0-based layer index: the weights come from stream ``stream_id("weights", layer)``.
+    seed : int, sequence of ints or numpy.random.SeedSequence
+        The network's seed.
+    dtype : {np.float32, np.float64}
+    **init_kwargs
+        The scheme's parameters.
+
+    Returns
+    -------
+    ndarray of shape (fan_in, fan_out)
+        Exactly ``network(widths, init, seed=seed)[layer]`` for any widths with these fans there.
+    """
+    dt = float_dtype(dtype, "layer_weights")
+    fi, fo = _nonneg_int(fan_in, "fan_in"), _nonneg_int(fan_out, "fan_out")
+    gen = Generator(_seed_seq(seed), stream_id("weights", operator.index(layer)))
+    geo = _geometry((fi, fo))
+    return _generate(init, init_kwargs, geo, gen, dt, None)
+
+
+def _seed_seq(seed: Any) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None:
+        from .random import get_generator
+
+        # drawn from the global generator: reproducible after fastinit.random.seed(...)
+        words = get_generator().raw(4)
+        return np.random.SeedSequence([int(w) for w in words])
+    if isinstance(seed, Generator):
+        raise TypeError("seed must be an int, a sequence of ints or a SeedSequence; a network "
+                        "derives one stream per layer from it")
+    return np.random.SeedSequence(seed)
+
+
+def _widths(widths: Any) -> list[int]:
+    try:
+        ws = [_nonneg_int(w, "widths") for w in widths]
+    except TypeError as e:
+        if "iterable" in str(e):
+            raise TypeError("widths must be a sequence of layer widths") from None
+        raise
+    if len(ws) < 2:
+        raise ValueError(f"widths must hold at least 2 layer widths (input and output), got {ws}")
+    return ws
+
+
+def network(widths: Sequence[int], init: str = "xavier_normal", *, seed: Any = None,
+            dtype: Any = np.float32, bias: str | None = None,
+            bias_kwargs: Mapping[str, Any] | None = None, **init_kwargs: Any):
+    """Weights (and biases) of a dense network of layer ``widths``, one stream per layer.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths, input first (e.g. ``[784] + [1000] * L + [10]``).
+    init : str, default "xavier_normal"
+        Scheme name (:data:`SCHEMES`, including the seed-note names).
+    seed : int, sequence of ints or numpy.random.SeedSequence, optional
+        One seed for the whole network. ``None`` draws one from the global generator
+        (:func:`fastinit.random.seed` makes it reproducible).
+    dtype : {np.float32, np.float64}
+    bias : None, "zeros" or a scheme name, optional
+        ``None`` returns only weights; otherwise biases of shape ``(fan_out,)`` drawn with the
+        layer's fans and ``bias_kwargs``.
+    bias_kwargs : mapping, optional
+        Parameters of the bias scheme (``{"std": 0.1}`` for ``bias="normal"``).
+    **init_kwargs
+        Parameters of the weight scheme.
+
+    Returns
+    -------
+    list of ndarray, or (list of ndarray, list of ndarray)
+        Weights ``(widths[l], widths[l + 1])``; with ``bias`` also the biases.
+
+    Notes
+    -----
+    Layer ``l`` (0-based) is one draw, in C order, from
+    ``Generator(SeedSequence(seed), stream=stream_id("weights", l))``: for the i.i.d. schemes
+    ``.normal(spec.loc, spec.scale, (fan_in, fan_out), dtype)``,
+    ``.uniform(-spec.bound, spec.bound, ...)`` or
+    ``.truncated_normal(spec.loc, spec.scale, spec.a, spec.b, ...)`` with ``spec =
+    resolve(init, fan_in, fan_out)``; biases come from ``stream_id("biases", l)``. Hence a layer
+    does not depend on the others, on the order they are made in or on the thread count, and
+    :func:`fastinit.stack.simulate` (which generates the same weights in C) and
+    :func:`layer_weights` give the same values bit for bit.
+
+    Examples
+    --------
+    >>> import fastinit.init as fi
+    >>> Ws = fi.network([784, 1000, 1000, 10], "he_normal", seed=0)
+    >>> [W.shape for W in Ws]
+    [(784, 1000), (1000, 1000), (1000, 10)]
+    """
+    dt = float_dtype(dtype, "network")
+    ws = _widths(widths)
+    ss = _seed_seq(seed)
+    # validate every layer's parameters before drawing anything
+    for l in range(len(ws) - 1):
+        _spec_for(init, ws[l], ws[l + 1], init_kwargs)
+        if bias is not None:
+            _spec_for(bias, ws[l], ws[l + 1], bias_kwargs or {})
+    weights = [layer_weights(init, ws[l], ws[l + 1], layer=l, seed=ss, dtype=dt, **init_kwargs)
+               for l in range(len(ws) - 1)]
+    if bias is None:
+        return weights
+    biases = []
+    for l in range(len(ws) - 1):
+        gen = Generator(ss, stream_id("biases", l))
+        biases.append(_bias_values(bias, ws[l], ws[l + 1], gen, dt, bias_kwargs or {}))
+    return weights, biases
+
+
+def _bias_values(init, fan_in, fan_out, gen, dt, kwargs) -> np.ndarray:
+    spec = _spec_for(init, fan_in, fan_out, kwargs)
+    if spec.distribution not in _IID:
+        raise ValueError(f"{init!r} cannot initialize a bias (it needs a matrix); use zeros, "
+                         "constant, normal, uniform, truncated_normal or a variance scheme")
+    out = np.empty(fan_out, dt)
+    _draw(spec, gen, out)
+    return out
+
+
+def bias(fan_in: int, fan_out: int, init: str = "zeros", *, dtype: Any = np.float32,
+         rng: Any = None, **init_kwargs: Any) -> np.ndarray:
+    """A layer's bias vector of shape ``(fan_out,)``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        The layer's fans (schemes such as ``"lecun_uniform"`` use them: ``bias(fan_in,
+        fan_out, "uniform", low=-1/sqrt(fan_in), high=1/sqrt(fan_in))`` is torch's
+        ``nn.Linear`` default).
+    init : str, default "zeros"
+        An i.i.d. scheme (``zeros``, ``constant``, ``normal``, ``uniform``, ``truncated_normal``,
+        the variance schemes, the seed-note names).
+    dtype : {np.float32, np.float64}
+    rng : None, seed, SeedSequence or Generator
+        ``None``: the global generator of :mod:`fastinit.random`.
+    **init_kwargs
+        The scheme's parameters.
+
+    Returns
+    -------
+    ndarray of shape (fan_out,)
+
+    Raises
+    ------
+    ValueError
+        A structured scheme (orthogonal, eye, ...), and the scheme's own errors.
+    """
+    dt = float_dtype(dtype, "bias")
+    fi, fo = _nonneg_int(fan_in, "fan_in"), _nonneg_int(fan_out, "fan_out")
+    _spec_for(init, fi, fo, init_kwargs)
+    return _bias_values(init, fi, fo, _rng(rng), dt, init_kwargs)
+
+
+# ---- Fixup ----------------------------------------------------------------------------------------
+
+def fixup_scale(num_branches: int, layers_per_branch: int) -> float:
+    """Fixup's rescaling ``L ** (-1 / (2 m - 2))`` of the inner layers of each residual branch.
+
+    Parameters
+    ----------
+    num_branches : int
+        ``L``, the number of residual branches (>= 1).
+    layers_per_branch : int
+        ``m``, the layers in each branch (>= 2).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        ``num_branches < 1`` or ``layers_per_branch < 2`` (the exponent is undefined for m = 1).
+
+    References
+    ----------
+    .. [1] H. Zhang, Y. N. Dauphin, T. Ma, "Fixup initialization: residual learning without
+       normalization", ICLR 2019.
+    """
+    L = _nonneg_int(num_branches, "num_branches")
+    m = _nonneg_int(layers_per_branch, "layers_per_branch")
+    if L < 1:
+        raise ValueError(f"num_branches must be >= 1, got {L}")
+    if m < 2:
+        raise ValueError(f"layers_per_branch must be >= 2 (the exponent -1/(2m-2) needs m >= 2), "
+                         f"got {m}")
+    return float(L) ** (-1.0 / (2 * m - 2))
+
+
+@dataclass
+class Fixup:
+    """A residual stack initialized the Fixup way (returned by :func:`fixup`).
+
+    Attributes
+    ----------
+    branches : list of list of ndarray
+        ``branches[i][j]``: weight ``(width, width)`` of layer ``j`` of branch ``i``; every layer
+        but the last is He-normal times :func:`fixup_scale`, the last is zero.
+    classifier : ndarray or None
+        ``(width, num_classes)`` zeros.
+    scale : float
+        The factor applied, ``L ** (-1 / (2 m - 2))``.
+    biases : list of list of float
+        Fixup's scalar biases (zero), two per layer of each branch (before and after).
+    multipliers : list of float
+        Fixup's scalar multiplier of each branch (one).
+    """
+
+    branches: list
+    classifier: np.ndarray | None
+    scale: float
+    biases: list
+    multipliers: list
+
+
+def fixup(num_branches: int, layers_per_branch: int, width: int, num_classes: int | None = None,
+          *, nonlinearity: str = "relu", dtype: Any = np.float32, rng: Any = None) -> Fixup:
+    """Initialize a residual stack of dense branches the Fixup way.
+
+    Parameters
+    ----------
+    num_branches : int
+        ``L`` residual branches.
+    layers_per_branch : int
+        ``m >= 2`` layers in each branch, each ``(width, width)``.
+    width : int
+        The residual stream's width.
+    num_classes : int, optional
+        Adds a zero ``(width, num_classes)`` classifier.
+    nonlinearity : str, default "relu"
+        Gain of the He-normal inner layers (:func:`calculate_gain`).
+    dtype : {np.float32, np.float64}
+    rng : None, seed, SeedSequence or Generator
+
+    Returns
+    -------
+    Fixup
+
+    Notes
+    -----
+    Branch layer ``j < m - 1`` is drawn as ``he_normal`` and multiplied by
+    ``fixup_scale(L, m)``; the last layer of each branch and the classifier are zero, so every
+    branch starts as the identity map of the residual stream.
+    """
+    s = fixup_scale(num_branches, layers_per_branch)
+    dt = float_dtype(dtype, "fixup")
+    w = _nonneg_int(width, "width")
+    gen = _rng(rng)
+    gain = calculate_gain(nonlinearity)
+    branches = []
+    for _ in range(num_branches):
+        layers = []
+        for j in range(layers_per_branch):
+            if j < layers_per_branch - 1:
+                std = gain / math.sqrt(_fan("fixup", "fan_in", w, w)) * s
+                layers.append(gen.normal(0.0, std, (w, w), dtype=dt))
+            else:
+                layers.append(np.zeros((w, w), dt))
+        branches.append(layers)
+    clf = None if num_classes is None else np.zeros((w, _nonneg_int(num_classes, "num_classes")), dt)
+    biases = [[0.0] * (2 * layers_per_branch) for _ in range(num_branches)]
+    return Fixup(branches, clf, s, biases, [1.0] * num_branches)
