@@ -461,6 +461,24 @@ def test_theory_attached():
     assert np.isclose(r.preact_m2[0], r.theory.q[0], rtol=0.2)
 
 
+def test_theory_correlation_from_pairs():
+    x = np.random.default_rng(1).standard_normal((4, 300))
+    x[1] = 0.6 * x[0] + 0.8 * x[1]  # input correlation about 0.6
+    r = stack.simulate(6, 300, x=x, activation="tanh", init="xavier_normal", seed=2,
+                       pairs=[(0, 1), (2, 3)], theory=True, backward=False)
+    c0 = x[0] @ x[1] / np.sqrt((x[0] @ x[0]) * (x[1] @ x[1]))
+    assert r.theory.c is not None and r.theory.c.shape == (6,)
+    from fastinit import theory
+
+    want = theory.predict_stack("tanh", 1.0, 0.0, 6, input_second_moment=np.mean(x * x),
+                                input_correlation=c0)
+    np.testing.assert_allclose(r.theory.c, want.c, rtol=1e-12)
+    # layer 1 with Xavier at equal width: E[z_a z_b] = sigma_w^2 x_a.x_b / n, exactly c0 for
+    # equal input norms up to sampling noise at width 300
+    assert abs(r.preact_cos[0, 0] - r.theory.c[0]) < 0.15
+    assert stack.simulate(3, 30, batch=4, seed=0, theory=True).theory.c is None
+
+
 # ---- overflow, errors=, bad input ----------------------------------------------------------------
 
 def _exploding(**kw):
@@ -570,15 +588,61 @@ def _child(q):
 
 
 def test_fork_child_after_parent():
+    # the parent's parallel regions (engine and sampler) start libgomp's pool; a child that
+    # entered a parallel region would hang, so it must run serially and give the same bits
     parent = stack.simulate(5, 64, batch=8, n_threads=2, **SIM)
+    fastinit.default_rng(0).standard_normal(10**6, n_threads=2)
     ctx = mp.get_context("fork")
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(q,))
     p.start()
-    got = q.get(timeout=60)
-    p.join(timeout=60)
+    try:
+        got = q.get(timeout=60)
+    finally:
+        p.join(timeout=10)
+        if p.is_alive():  # never leave a hung child behind (pytest would wait for it)
+            p.kill()
+            p.join()
     assert p.exitcode == 0
     assert got == parent.dw_norm.tobytes()
+    assert not _stack._is_forked_child()  # the parent keeps its threads
+
+
+def test_fork_child_importing_the_engine_after_the_parent_used_threads():
+    # the engine module is first imported in the child: it learns the fork from fastinit._core
+    code = textwrap.dedent("""
+        import os, fastinit
+        fastinit.default_rng(0).standard_normal(10**6, n_threads=2)
+        pid = os.fork()
+        if pid == 0:
+            import fastinit.stack as s
+            r = s.propagate([[1.0, 2.0]] * 64, [[[0.5] * 300] * 2, [[0.1]] * 300])
+            os._exit(0 if r.dw_norm.shape == (2,) else 3)
+        _, status = os.waitpid(pid, 0)
+        print('CHILD', os.waitstatus_to_exitcode(status))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert "CHILD 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_simd_path_follows_set_simd_path():
+    if fastinit._core.simd_path() != "avx2":
+        pytest.skip("no AVX2 path on this machine")
+    Ws, _ = weights_for((200, 300, 100), "tanh", seed=1)
+    x = np.random.default_rng(2).standard_normal((20, 200))
+    fused = stack.propagate(x, Ws, return_activations=True)
+    try:
+        assert fastinit.set_simd_path("baseline") == "baseline"
+        plain = stack.propagate(x, Ws, return_activations=True)
+    finally:
+        fastinit.set_simd_path("avx2")
+    again = stack.propagate(x, Ws, return_activations=True)
+    # the baseline GEMM rounds products and sums separately: other last bits, same values
+    assert not np.array_equal(fused.preactivations[0], plain.preactivations[0])
+    np.testing.assert_allclose(fused.preactivations[0], plain.preactivations[0], rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_array_equal(fused.preactivations[1], again.preactivations[1])
 
 
 def test_python_threads_share_nothing():

@@ -362,8 +362,11 @@ def _init_layers(init: Any, init_kwargs: Mapping | None, widths: tuple, dt: np.d
     return -1, None, weights_of, specs
 
 
-def _theory(act: Activation, specs: list, widths: tuple, bias_std: float, x: np.ndarray):
-    """fastinit.theory.predict_stack for zero-mean Gaussian/uniform schemes of equal width."""
+def _theory(act: Activation, specs: list, widths: tuple, bias_std: float, x: np.ndarray,
+            pairs: np.ndarray | None = None):
+    """fastinit.theory.predict_stack for zero-mean Gaussian/uniform schemes of equal width; with
+    pairs, the input correlation of the first pair (so ``theory.c`` sits beside
+    ``preact_cos[:, 0]`` and ``theory.post_correlation`` beside ``act_cos[:, 0]``)."""
     from . import theory as _theory_mod
     from ._generator import truncnorm_std
 
@@ -380,8 +383,15 @@ def _theory(act: Activation, specs: list, widths: tuple, bias_std: float, x: np.
         raise ValueError("theory=True needs a zero-mean Gaussian or uniform init, "
                          f"got {s.distribution!r}")
     m0 = float(np.mean(np.square(x, dtype=np.float64)))
+    c0 = None
+    if pairs is not None:
+        xa = x[pairs[0, 0]].astype(np.float64)
+        xb = x[pairs[0, 1]].astype(np.float64)
+        den = math.sqrt(float(xa @ xa) * float(xb @ xb))
+        # rounding can put the cosine of (nearly) parallel rows just outside [-1, 1]
+        c0 = min(1.0, max(-1.0, float(xa @ xb) / den)) if den > 0 else 1.0
     return _theory_mod.predict_stack(act, std * math.sqrt(widths[0]), bias_std, len(widths) - 1,
-                                     input_second_moment=m0)
+                                     input_second_moment=m0, input_correlation=c0)
 
 
 # ---- the driver ----------------------------------------------------------------------------------------
@@ -714,7 +724,9 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
         passes instead of regenerating them (default 0: regenerate; the results are identical).
     theory : bool, default False
         Attach ``fastinit.theory.predict_stack``'s mean-field prediction (zero-mean Gaussian or
-        uniform schemes, equal widths) as ``result.theory``.
+        uniform schemes, equal widths) as ``result.theory``. With ``pairs``, the measured input
+        correlation of the first pair is passed as ``input_correlation``: ``theory.c`` and
+        ``theory.post_correlation`` then sit beside ``preact_cos[:, 0]`` and ``act_cos[:, 0]``.
 
     Returns
     -------
@@ -782,7 +794,7 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
     wbytes = sum(widths[l] * widths[l + 1] for l in range(depth)) * dt.itemsize
     budget = DEFAULT_WEIGHT_CACHE if weight_cache is None else int(weight_cache)
     cache = backward and dist >= 0 and budget >= wbytes and not ck
-    pred = _theory(act, specs, widths, bias_std, xa) if theory else None
+    pred = _theory(act, specs, widths, bias_std, xa, pr) if theory else None
     run = _Run(widths=widths, batch=batch, dt=dt, act=act, n_threads=nt, errors=errors,
                saturation=saturation, bins=bins, pairs=pr, dist=dist, wparams=wparams,
                seed_seq=seed_seq, explicit=weights_of, biases=None, bias_std=bias_std,
