@@ -71,7 +71,7 @@ def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn",
     seed : int, optional
         Key of every stream; all cases share it.
     threads : int, optional
-        Threads of the engine (the numbers do not depend on it).
+        Threads of the engine (default 1 for these small layers; the numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each deep run.
 
@@ -105,6 +105,10 @@ def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn",
     activations = choices(activations, ACTIVATIONS, "activation")
     dt = float_dtype(dtype, "depth_sweep")
     check_n_threads(threads)
+    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
+    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
+    # the numbers do not depend on the count.
+    threads = 1 if threads is None else threads
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
     max_depth = depths[-1]

@@ -151,7 +151,7 @@ def run(*, depth=20, width=256, batch=256, activations=ACTIVATIONS, inits=("lecu
     seed : int, optional
         Key of every stream (weights, inputs, upstream gradient); all stacks share it.
     threads : int, optional
-        Threads of the engine (the numbers do not depend on it).
+        Threads of the engine (default 1 for these small layers; the numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each stack.
 
@@ -185,6 +185,10 @@ def run(*, depth=20, width=256, batch=256, activations=ACTIVATIONS, inits=("lecu
     inits = choices(inits, INITS, "init")
     dt = float_dtype(dtype, "gradients")
     check_n_threads(threads)
+    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
+    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
+    # the numbers do not depend on the count.
+    threads = 1 if threads is None else threads
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
 

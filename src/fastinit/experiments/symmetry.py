@@ -186,7 +186,7 @@ def run(*, activations=ACTIVATIONS, inits=INITS, hidden=16, steps=150, lr=0.5, c
     seed : int, optional
         Seed of the data split and of the random init.
     threads : int, optional
-        Threads of the engine (the numbers do not depend on it).
+        Threads of the engine (default 1 for these small layers; the numbers do not depend on it).
     progress : callable, optional
         ``progress(done, total)`` after each logged step.
 
@@ -222,6 +222,10 @@ def run(*, activations=ACTIVATIONS, inits=INITS, hidden=16, steps=150, lr=0.5, c
     dt = float_dtype(dtype, "symmetry")
     tol = default_tol(dt) if tol is None else finite_float(tol, "tol", positive=True)
     check_n_threads(threads)
+    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
+    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
+    # the numbers do not depend on the count.
+    threads = 1 if threads is None else threads
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
 
