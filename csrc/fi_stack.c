@@ -168,8 +168,14 @@ int fi_stack_uses_gram(const fi_stack_ws *ws, int64_t B, int64_t fan_in, int64_t
 /* ---- the thread team ---------------------------------------------------------------------- */
 typedef void (*fi_team_fn)(void *ctx, int tid, int nt);
 
-static int fi_stack_threads(const fi_stack_ws *ws) {
+/* Threads for a step of about `work` units (one unit: one weight value generated, or about
+ * eight multiply-adds). Below FI_STACK_SERIAL_WORK (~0.1 ms on one core) a step runs serially:
+ * starting the team and its barriers would cost more than they save, and much more on a loaded
+ * machine, where a barrier waits for a descheduled thread. The results do not depend on it. */
+#define FI_STACK_SERIAL_WORK ((double)(1 << 17))
+static int fi_stack_threads(const fi_stack_ws *ws, double work) {
     int nt = fi_effective_threads(ws->n_threads);
+    if (work < FI_STACK_SERIAL_WORK) return 1;
     return nt < ws->nt_alloc ? nt : ws->nt_alloc;
 }
 

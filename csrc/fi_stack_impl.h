@@ -91,7 +91,8 @@ void FI_S(fi_stack_forward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
     c.hin = hin;
     c.z = z;
     c.h = h;
-    fi_team_run(fi_stack_threads(ws), FI_S(fi_fwd_body), &c);
+    fi_team_run(fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 8)),
+                FI_S(fi_fwd_body), &c);
     fi_stack_collect(ws, 0, c.n_chunks, c.N, pre);
     fi_stack_collect(ws, 1, c.n_chunks, c.N, act);
 }
@@ -261,7 +262,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.gprev = gprev;
     c.dw_out = dw_out;
     c.db_out = db_out;
-    fi_team_run(fi_stack_threads(ws), FI_S(fi_bwd_body), &c);
+    fi_team_run(fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4)),
+                FI_S(fi_bwd_body), &c);
     fi_stack_collect(ws, 2, c.n_chunks, c.N, grad);
     if (!dw) return;
     const double n = (double)c.K * (double)c.N;
@@ -311,7 +313,7 @@ static void FI_S(fi_actv_body)(void *ctx_, int tid, int nt) {
 
 void FI_S(fi_stack_activate)(fi_stack_ws *ws, int act, double p0, const T *z, T *h, int64_t n) {
     FI_S(fi_actv_ctx) c = {act, p0, z, h, n};
-    if (n > 0) fi_team_run(fi_stack_threads(ws), FI_S(fi_actv_body), &c);
+    if (n > 0) fi_team_run(fi_stack_threads(ws, (double)n), FI_S(fi_actv_body), &c);
 }
 
 typedef struct {
@@ -334,7 +336,7 @@ static void FI_S(fi_stats_body)(void *ctx_, int tid, int nt) {
 void FI_S(fi_stack_stats)(fi_stack_ws *ws, int which, const T *x, int64_t B, int64_t n,
                           fi_layer_stats *out) {
     FI_S(fi_stats_ctx) c = {ws, which, x, B, n, (n + FI_STACK_CW - 1) / FI_STACK_CW};
-    fi_team_run(fi_stack_threads(ws), FI_S(fi_stats_body), &c);
+    fi_team_run(fi_stack_threads(ws, (double)B * (double)n), FI_S(fi_stats_body), &c);
     fi_stack_collect(ws, which, c.n_chunks, n, out);
 }
 

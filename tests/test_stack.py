@@ -252,8 +252,8 @@ def test_weight_and_bias_grads_match_reference(dtype, widths, batch, activation,
 
 
 def test_weight_grads_threads_bitwise():
-    Ws, bs = weights_for((40, 300, 70), "tanh", seed=1, dtype=np.float32, bias=True)
-    x = np.random.default_rng(2).standard_normal((33, 40)).astype(np.float32)
+    Ws, bs = weights_for((40, 300, 170), "tanh", seed=1, dtype=np.float32, bias=True)
+    x = np.random.default_rng(2).standard_normal((64, 40)).astype(np.float32)
     runs = [stack.propagate(x, Ws, bs, return_weight_grads=True, n_threads=nt)
             for nt in (1, 2, 3, 7)]
     for r in runs[1:]:
@@ -376,7 +376,9 @@ def test_simulate_is_propagate_on_the_defined_weights(dtype, init, bias_std):
         assert_matches(res, ref.stack_stats(x, Ws, bs, "tanh", loss="mse", seed=7))
 
 
-@pytest.mark.parametrize("case", [dict(depth=20, width=100, batch=3),
+# sizes above the engine's serial threshold (fi_stack.c: FI_STACK_SERIAL_WORK), so that the
+# threads really share the layers
+@pytest.mark.parametrize("case", [dict(depth=20, width=400, batch=3),
                                   dict(depth=5, width=257, batch=70, activation="relu",
                                        init="he_normal", bias_std=0.1),
                                   dict(depth=4, width=[30, 300, 31, 129, 64], batch=300,
@@ -397,7 +399,7 @@ def test_threads_bitwise(case):
 def test_threads_bitwise_subprocess():
     code = textwrap.dedent("""
         import hashlib, numpy as np, fastinit.stack as s
-        r = s.simulate(30, 130, batch=17, activation='relu', init='he_normal', seed=3)
+        r = s.simulate(30, 300, batch=17, activation='relu', init='he_normal', seed=3)
         h = hashlib.sha256()
         for k in sorted(r.stats): h.update(r.stats[k].tobytes())
         h.update(r.dw_norm.tobytes())
@@ -661,8 +663,37 @@ def test_python_threads_share_nothing():
         np.testing.assert_array_equal(r.dw_norm, results[0].dw_norm)
 
 
+def _peak_rss_mb(code: str) -> tuple[float, float]:
+    """(peak RSS after imports and a warm-up, peak RSS at the end) of a fresh interpreter, MB."""
+    prog = textwrap.dedent("""
+        import resource, numpy as np, fastinit.stack as s
+        s.simulate(2, 64, batch=4, seed=0)
+        print('BASE', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """) + textwrap.dedent(code) + "\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                         timeout=300, check=True)
+    vals = dict(line.split() for line in out.stdout.splitlines() if line[:4] in ("BASE", "PEAK"))
+    return float(vals["BASE"]), float(vals["PEAK"])
+
+
+def test_backward_memory_holds_no_weights():
+    # 1500 layers of 256 x 256 float32 weights are 393 MB; the engine regenerates them in the
+    # backward pass and keeps only the pre-activations (1500 x 4 x 256 x 4 B = 6 MB)
+    base, peak = _peak_rss_mb("""
+        r = s.simulate(1500, 256, batch=4, activation='tanh', init='xavier_normal', seed=1,
+                       n_threads=1)
+        assert np.isfinite(r.dw_norm).all()
+    """)
+    assert peak - base < 60, (base, peak)
+
+
 @pytest.mark.slow
 def test_deep_forward_memory_is_flat():
     # forward-only statistics of 20,000 layers keep nothing per layer but the statistics
-    r = stack.simulate(20000, 64, batch=4, backward=False, **SIM)
-    assert r.act_std.shape == (20000,) and np.isfinite(r.act_std).all()
+    # (20,000 x 64 x 64 float32 weights would be 328 MB)
+    base, peak = _peak_rss_mb("""
+        r = s.simulate(20000, 64, batch=4, backward=False, activation='tanh',
+                       init='xavier_normal', seed=123, n_threads=1)
+        assert r.act_std.shape == (20000,) and np.isfinite(r.act_std).all()
+    """)
+    assert peak - base < 30, (base, peak)
