@@ -8,10 +8,6 @@ the comparison can be tight.
 """
 
 import json
-import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,22 +17,8 @@ from fastinit import _report
 from fastinit.activations import get_activation
 from fastinit.experiments import deep_stack, depth_sweep, gradients, symmetry
 from fastinit.stack import simulate
-
-ENV = dict(os.environ, NO_COLOR="1")
-ENV.pop("FASTINIT_TRACEBACK", None)
-
-
-def fastinit_cmd(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "fastinit", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, timeout=timeout)
-
-
-def one_line_error(p, code):
-    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fastinit: error: "), p.stderr
-    assert "Traceback" not in p.stderr
-    return lines[0]
+from test_cli import assert_one_line_error as one_line_error  # the command-line tests' helpers
+from test_cli import fastinit_cmd
 
 
 # ---------------------------------------------------------------- NumPy reference of a stack

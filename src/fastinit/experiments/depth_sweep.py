@@ -15,14 +15,11 @@ not run by default.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from fastinit._report import VERDICT_COLORS, init_color, new_figure
 from fastinit.experiments import ExperimentResult, Table
 from fastinit.experiments._common import (
-    check_n_threads,
     choices,
     float_dtype,
     int_list,
@@ -35,6 +32,7 @@ from fastinit.experiments.deep_stack import (
     INITS,
     SATURATION,
     forward_verdict,
+    small_layer_threads,
 )
 
 NAME = "depth-sweep"
@@ -104,11 +102,7 @@ def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn",
     inits = choices(inits, tuple(INITS), "init")
     activations = choices(activations, ACTIVATIONS, "activation")
     dt = float_dtype(dtype, "depth_sweep")
-    check_n_threads(threads)
-    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
-    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
-    # the numbers do not depend on the count.
-    threads = 1 if threads is None else threads
+    threads = small_layer_threads(threads)
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
     max_depth = depths[-1]

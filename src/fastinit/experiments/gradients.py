@@ -30,12 +30,12 @@ import numpy as np
 from fastinit._report import init_color, new_figure
 from fastinit.experiments import ExperimentResult, Table
 from fastinit.experiments._common import (
-    check_n_threads,
     choices,
     float_dtype,
     no_progress,
     positive_int,
 )
+from fastinit.experiments.deep_stack import small_layer_threads
 
 NAME = "gradients"
 TITLE = "Vanishing gradients by activation"
@@ -184,11 +184,7 @@ def run(*, depth=20, width=256, batch=256, activations=ACTIVATIONS, inits=("lecu
     activations = choices(activations, ACTIVATIONS, "activation")
     inits = choices(inits, INITS, "init")
     dt = float_dtype(dtype, "gradients")
-    check_n_threads(threads)
-    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
-    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
-    # the numbers do not depend on the count.
-    threads = 1 if threads is None else threads
+    threads = small_layer_threads(threads)
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
 

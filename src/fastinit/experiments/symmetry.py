@@ -29,20 +29,18 @@ different groups of units: still two features where the layer has ``hidden``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from fastinit._report import init_color, new_figure
 from fastinit.experiments import ExperimentResult, Table
 from fastinit.experiments._common import (
-    check_n_threads,
     choices,
     finite_float,
     float_dtype,
     no_progress,
     positive_int,
 )
+from fastinit.experiments.deep_stack import small_layer_threads
 
 NAME = "symmetry"
 TITLE = "Zero-init symmetry"
@@ -221,11 +219,7 @@ def run(*, activations=ACTIVATIONS, inits=INITS, hidden=16, steps=150, lr=0.5, c
     log_every = positive_int(log_every, "log_every")
     dt = float_dtype(dtype, "symmetry")
     tol = default_tol(dt) if tol is None else finite_float(tol, "tol", positive=True)
-    check_n_threads(threads)
-    # Layers this small gain nothing from a second thread, and on a busy machine OpenMP's
-    # spin-waiting between the many short parallel regions makes two threads up to 10x slower;
-    # the numbers do not depend on the count.
-    threads = 1 if threads is None else threads
+    threads = small_layer_threads(threads)
     fastinit.default_rng(seed)  # checks the seed in NumPy's words before any work
     progress = progress or no_progress
 
