@@ -758,37 +758,30 @@ def _structured(spec: InitSpec, geo: _Geometry, gen: Generator, dt: np.dtype,
         sp = geo.spatial_axes
         center = tuple(shp[i] // 2 for i in sp)
         n_in, n_out, g = shp[ia], shp[oa], geo.groups
-        in_full = geo.layout in ("keras_transposed", "torch_transposed", "keras_depthwise")
-        out_pg = n_out if not (geo.layout in ("keras_transposed", "torch_transposed")) else n_out
-        # channel-pair matrix (out, in) per group, as stored along the two axes
-        if d == "dirac":
-            if g == 1 or geo.layout == "keras_depthwise":
-                if geo.layout == "keras_depthwise":
-                    mat = np.zeros((n_out, n_in), dt)
-                    mat[0, :] = spec.gain  # multiplier 0 of every channel passes it through
-                else:
-                    mat = np.eye(n_out, n_in, dtype=dt) * dt.type(spec.gain)
-            else:
-                mat = np.zeros((n_out, n_in), dt)
-                if in_full:  # (in, out/g): in channel c of group j -> out c' of group j
-                    opg, ipg = n_out, n_in // g
-                    for j in range(g):
-                        for c in range(min(opg, ipg)):
-                            mat[c, j * ipg + c] = spec.gain
-                else:        # (out, in/g), torch's dirac_ with groups
-                    opg, ipg = n_out // g, n_in
-                    for j in range(g):
-                        for c in range(min(opg, ipg)):
-                            mat[j * opg + c, c] = spec.gain
-        else:
+        # the (out, in) channel matrix of the centre tap, as stored along the two channel axes
+        if d == "delta_orthogonal":
             if g != 1:
                 raise ValueError("delta_orthogonal needs groups=1")
-            if geo.layout == "keras_depthwise":
-                raise ValueError("delta_orthogonal is not defined for depthwise kernels")
             mat = _orthonormal(gen, n_out, n_in, dt)
-            if spec.gain != 1:
-                mat *= dt.type(spec.gain)
-        del out_pg
+        elif geo.layout == "keras_depthwise":
+            mat = np.zeros((n_out, n_in), dt)
+            mat[0, :] = 1  # multiplier 0 of every channel passes it through
+        elif g == 1:
+            mat = np.eye(n_out, n_in, dtype=dt)
+        elif geo.layout in ("keras_transposed", "torch_transposed"):
+            mat = np.zeros((n_out, n_in), dt)   # stored (in, out/g): in channel j*ipg + c -> c
+            ipg = n_in // g
+            for j in range(g):
+                for c in range(min(n_out, ipg)):
+                    mat[c, j * ipg + c] = 1
+        else:
+            mat = np.zeros((n_out, n_in), dt)   # stored (out, in/g): torch's dirac_ with groups
+            opg = n_out // g
+            for j in range(g):
+                for c in range(min(opg, n_in)):
+                    mat[j * opg + c, c] = 1
+        if spec.gain != 1:
+            mat *= dt.type(spec.gain)
         idx = [slice(None)] * len(shp)
         for ax, c in zip(sp, center):
             idx[ax] = c
@@ -1128,3 +1121,346 @@ def fixup(num_branches: int, layers_per_branch: int, width: int, num_classes: in
     clf = None if num_classes is None else np.zeros((w, _nonneg_int(num_classes, "num_classes")), dt)
     biases = [[0.0] * (2 * layers_per_branch) for _ in range(num_branches)]
     return Fixup(branches, clf, s, biases, [1.0] * num_branches)
+
+
+# ---- the public schemes: new arrays and in-place twins --------------------------------------------
+
+def _is_torch_tensor(x: Any) -> bool:
+    # no import of torch: a tensor's class lives in the torch package
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def _buffer(target: Any, fname: str) -> tuple[np.ndarray, bool]:
+    """A writable NumPy view of ``target`` (ndarray or torch CPU tensor), checked, not copied."""
+    is_torch = _is_torch_tensor(target)
+    if is_torch:
+        t = target.detach()  # an nn.Parameter requires grad; the detached tensor shares memory
+        if t.device.type != "cpu":
+            raise ValueError(f"{fname} fills CPU tensors only, got a tensor on {t.device}")
+        name = str(t.dtype).replace("torch.", "")
+        if name not in ("float32", "float64"):
+            raise TypeError(f"Unsupported dtype torch.{name} for {fname}")
+        try:
+            arr = np.from_dlpack(t)
+        except (TypeError, RuntimeError, BufferError):
+            arr = t.numpy()
+    elif isinstance(target, np.ndarray):
+        arr = target
+    else:
+        raise TypeError(f"{fname} fills a NumPy array or a PyTorch CPU tensor, got "
+                        f"{type(target).__name__}")
+    if arr.dtype.newbyteorder("=") not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"Unsupported dtype {arr.dtype!r} for {fname}")
+    f = arr.flags
+    if not ((f.c_contiguous or f.f_contiguous) and f.writeable and f.aligned
+            and arr.dtype.isnative):
+        raise ValueError(_OUT_LAYOUT_MSG)
+    return arr, is_torch
+
+
+def _geometry_for(name: str, shape: Any, layout, groups, in_axis, out_axis, torch_compat):
+    shp = normalize_size(shape)
+    if shp is None:
+        raise TypeError("shape must be an int or a tuple of ints, got None")
+    canon = _builder(name)[0]
+    if len(shp) < 2 and canon in _FAN_FREE:
+        # fan-free schemes take any shape (bias vectors, scalars)
+        return _Geometry(shp, -1, -1, 0, 0, 1, "none", "no fans (scheme does not use them)")
+    return _geometry(shp, layout, groups, in_axis, out_axis, torch_compat)
+
+
+def _make(name: str, summary: str, params_doc: str, notes: str, example: str):
+    """The scheme ``name`` as a new-array function and its in-place twin ``name_``."""
+    import inspect
+
+    build = _BUILDERS[name]
+    sparams = [p for p in inspect.signature(build).parameters.values() if p.name not in ("fi", "fo")]
+    ssig = inspect.Signature(sparams)
+    P = inspect.Parameter
+    geo_params = [P("layout", P.KEYWORD_ONLY, default=None), P("groups", P.KEYWORD_ONLY, default=1),
+                  P("in_axis", P.KEYWORD_ONLY, default=None),
+                  P("out_axis", P.KEYWORD_ONLY, default=None),
+                  P("torch_compat", P.KEYWORD_ONLY, default=False)]
+    pos = [p for p in sparams if p.kind is P.POSITIONAL_OR_KEYWORD]
+    kwo = [p for p in sparams if p.kind is P.KEYWORD_ONLY]
+
+    def bind(args, kwargs):
+        try:
+            return ssig.bind(*args, **kwargs).arguments
+        except TypeError as e:
+            raise TypeError(f"{name}(): {e}; its parameters are {list(ssig.parameters)}") from None
+
+    def new(shape, *args, dtype=np.float32, rng=None, layout=None, groups=1, in_axis=None,
+            out_axis=None, torch_compat=False, **kwargs):
+        kw = bind(args, kwargs)
+        dt = float_dtype(dtype, name)
+        geo = _geometry_for(name, shape, layout, groups, in_axis, out_axis, torch_compat)
+        _spec_for(name, geo.fan_in, geo.fan_out, kw)  # every check before the stream moves
+        return _generate(name, kw, geo, _rng(rng), dt, None, torch_compat)
+
+    def inplace(tensor, *args, rng=None, layout=None, groups=1, in_axis=None, out_axis=None,
+                torch_compat=False, **kwargs):
+        kw = bind(args, kwargs)
+        arr, is_torch = _buffer(tensor, name + "_")
+        if layout is None and in_axis is None and out_axis is None and is_torch:
+            layout = "torch"
+        geo = _geometry_for(name, arr.shape, layout, groups, in_axis, out_axis, torch_compat)
+        _spec_for(name, geo.fan_in, geo.fan_out, kw)
+        gen = _rng(rng)
+        if arr.size:
+            _generate(name, kw, geo, gen, arr.dtype, arr, torch_compat)
+        return tensor
+
+    new.__signature__ = inspect.Signature(
+        [P("shape", P.POSITIONAL_OR_KEYWORD)] + pos + kwo
+        + [P("dtype", P.KEYWORD_ONLY, default=np.float32), P("rng", P.KEYWORD_ONLY, default=None)]
+        + geo_params)
+    inplace.__signature__ = inspect.Signature(
+        [P("tensor", P.POSITIONAL_OR_KEYWORD)] + pos + kwo
+        + [P("rng", P.KEYWORD_ONLY, default=None)] + geo_params)
+    new.__name__ = new.__qualname__ = name
+    inplace.__name__ = inplace.__qualname__ = name + "_"
+    new.__module__ = inplace.__module__ = __name__
+    common = _COMMON_DOC
+    new.__doc__ = _NEW_DOC.format(summary=summary, params=params_doc, common=common, notes=notes,
+                                  example=example, name=name)
+    inplace.__doc__ = _INPLACE_DOC.format(summary=summary, params=params_doc, common=common,
+                                          notes=notes, name=name)
+    return new, inplace
+
+
+_COMMON_DOC = """\
+layout : str, optional
+    Where the channels are (:func:`compute_fans`): ``"keras"`` for arrays (dense
+    ``(fan_in, fan_out)``, convolutions ``(*k, in/groups, out)``), ``"torch"`` for torch
+    tensors filled in place (``(out, in/groups, *k)``), ``"torch_transposed"``,
+    ``"keras_transposed"``, ``"keras_depthwise"``.
+groups : int, optional
+    Convolution groups (fans are counted per group).
+in_axis, out_axis : int, optional
+    Explicit channel axes instead of ``layout`` (JAX's convention).
+torch_compat : bool, optional
+    Count fans as torch/Keras do (groups ignored, transposed convolutions swapped)."""
+
+_NEW_DOC = """{summary}
+
+Parameters
+----------
+shape : int or tuple of ints
+    Shape of the weight array.
+{params}
+dtype : {{np.float32, np.float64}}, default np.float32
+    Output type.
+rng : None, int, sequence of ints, numpy.random.SeedSequence or fastinit.Generator, optional
+    Source of randomness. ``None`` draws from the global generator that
+    :func:`fastinit.random.seed` sets.
+{common}
+
+Returns
+-------
+ndarray
+    A new C-ordered array of ``shape`` and ``dtype``.
+
+Raises
+------
+ValueError
+    Unknown mode/distribution/nonlinearity/layout/preset (the valid ones are listed), negative
+    or non-finite gain/std (``gain < 0``, ``std must be finite``), fans of a shape with fewer
+    than 2 dimensions, a zero fan the scheme divides by, ``groups`` that do not divide the
+    channels.
+TypeError
+    Unsupported dtype, malformed shape, an unknown parameter.
+
+See Also
+--------
+{name}_ : the same scheme, in place.
+
+Notes
+-----
+Values are drawn in C order of ``shape``; an i.i.d. scheme ``s`` gives exactly
+``resolve(s, fan_in, fan_out)``'s law, e.g. ``rng.normal(spec.loc, spec.scale, shape, dtype)``.
+{notes}
+
+Examples
+--------
+{example}
+"""
+
+_INPLACE_DOC = """{summary} (in place).
+
+Parameters
+----------
+tensor : ndarray or torch.Tensor
+    A writable float32/float64 buffer: a NumPy array (C- or F-contiguous) or a PyTorch CPU
+    tensor, including an ``nn.Parameter`` (it is detached first; the detached tensor shares its
+    memory). Element ``[i, j, ...]`` receives the same value as in the new array of the same
+    shape, whatever the memory order. torch is not imported unless a tensor is given.
+{params}
+rng : None, int, sequence of ints, numpy.random.SeedSequence or fastinit.Generator, optional
+    Source of randomness. ``None`` draws from the global generator that
+    :func:`fastinit.random.seed` sets.
+{common}
+
+Returns
+-------
+ndarray or torch.Tensor
+    ``tensor`` itself.
+
+Raises
+------
+TypeError
+    A buffer that is not a float32/float64 NumPy array or torch tensor
+    (``Unsupported dtype dtype('int32') for {name}_``).
+ValueError
+    A read-only, non-contiguous, misaligned or byte-swapped buffer (NumPy's ``out=`` message),
+    a tensor not on the CPU, and the errors of :func:`{name}`. Nothing is written when an
+    argument is rejected.
+
+Notes
+-----
+{notes}
+"""
+
+_P_GAIN = "gain : float, default 1.0\n    Multiplier of the standard deviation (``>= 0``, finite)."
+_P_DIST = ("distribution : {'normal', 'truncated_normal'}, optional\n"
+           "    ``'normal'`` (default; torch's meaning) or Keras's ``'truncated_normal'``: truncated\n"
+           "    at two standard deviations and rescaled to the scheme's variance.")
+_P_PRESET = ("preset : {'torch', 'keras'}, optional\n"
+             "    ``'keras'`` makes the default distribution ``'truncated_normal'``, as Keras's\n"
+             "    initializers of the same name.")
+_P_HE = ("a : float, default 0\n    Negative slope of leaky_relu (torch's ``a``).\n"
+         "mode : {'fan_in', 'fan_out', 'fan_avg'}, default 'fan_in'\n"
+         "    ``'fan_in'`` preserves the forward variance, ``'fan_out'`` the backward one.\n"
+         "nonlinearity : str, default 'leaky_relu'\n    Gain from :func:`calculate_gain`.")
+
+zeros, zeros_ = _make(
+    "zeros", "Weights equal to 0.", "", "Zero weights make every unit of a layer compute the same "
+    "function and receive the same gradient: the symmetry is never broken (use them for biases "
+    "and Fixup's last layers only).",
+    ">>> import fastinit.init as fi\n>>> fi.zeros((3, 2))\narray([[0., 0.],\n       [0., 0.],\n"
+    "       [0., 0.]], dtype=float32)")
+ones, ones_ = _make("ones", "Weights equal to 1.", "", "Same symmetry problem as :func:`zeros`.",
+                    ">>> import fastinit.init as fi\n>>> w = fi.ones((3, 2))")
+constant, constant_ = _make(
+    "constant", "Weights equal to ``value``.", "value : float, default 0\n    The constant (finite).",
+    "Same symmetry problem as :func:`zeros`.",
+    ">>> import fastinit.init as fi\n>>> w = fi.constant((3, 2), 0.5)")
+normal, normal_ = _make(
+    "normal", "Weights from N(mean, std**2): the course notes' small random init ``0.01 * randn``.",
+    "mean : float, default 0\n    Mean (finite).\nstd : float, default 0.01\n"
+    "    Standard deviation (``>= 0``, finite).",
+    "The default ``std=0.01`` is the notes' ``0.01 * np.random.randn(M1, M2)``; activations of a "
+    "deep tanh/ReLU network initialized this way shrink geometrically (vanishing signal).",
+    ">>> import fastinit.init as fi\n>>> W = fi.normal((784, 256), std=0.01, rng=0)")
+uniform, uniform_ = _make(
+    "uniform", "Weights from U(low, high).",
+    "low, high : float, default -0.05, 0.05\n    Bounds (Keras's RandomUniform defaults; finite, "
+    "``high >= low``).", "Never equal to ``high``.",
+    ">>> import fastinit.init as fi\n>>> W = fi.uniform((784, 256), -0.1, 0.1, rng=0)")
+truncated_normal, truncated_normal_ = _make(
+    "truncated_normal", "Weights from N(mean, std**2) truncated to [mean + a*std, mean + b*std].",
+    "mean : float, default 0\n    Location of the parent normal.\nstd : float, default 1\n"
+    "    Scale of the parent normal.\na, b : float, default -2, 2\n"
+    "    Bounds **in standard deviations** (Keras/JAX/SciPy's convention; "
+    "``torch.nn.init.trunc_normal_``'s ``a``, ``b`` are absolute values, which coincide when "
+    "``mean=0, std=1``).\nunit_variance : bool, default False\n"
+    "    Divide ``std`` by the truncated law's standard deviation so the values have standard "
+    "deviation ``std``.",
+    "Sampled by an inverse CDF that keeps full precision in both tails: no value lies outside or "
+    "on a bound, even in float32 and for far intervals such as [8, 9].",
+    ">>> import fastinit.init as fi\n>>> W = fi.truncated_normal((784, 256), std=0.05, rng=0)")
+variance_scaling, variance_scaling_ = _make(
+    "variance_scaling", "Keras/JAX's VarianceScaling: zero-mean weights of variance scale / n.",
+    "scale : float, default 1\n    Variance multiplier (``>= 0``).\n"
+    "mode : {'fan_in', 'fan_out', 'fan_avg'}, default 'fan_in'\n    ``n``.\n"
+    "distribution : {'truncated_normal', 'normal', 'uniform'}, default 'truncated_normal'\n"
+    "    ``'truncated_normal'`` is truncated at 2 standard deviations and rescaled "
+    "(0.87962566103423978 for [-2, 2]) to reach the variance; ``'uniform'`` is "
+    "U(-sqrt(3 scale / n), sqrt(3 scale / n)); ``'untruncated_normal'`` is ``'normal'``.",
+    "lecun_*, xavier_* and he_* are this scheme with scale 1 (fan_in), 1 (fan_avg, times gain**2) "
+    "and gain**2 (fan_in).",
+    ">>> import fastinit.init as fi\n>>> W = fi.variance_scaling((784, 256), 2.0, 'fan_in', 'normal')")
+lecun_normal, lecun_normal_ = _make(
+    "lecun_normal", "LeCun normal: zero mean, variance gain**2 / fan_in.",
+    _P_GAIN + "\n" + _P_DIST + "\n" + _P_PRESET,
+    "The course notes' ``randn(M1, M2) / sqrt(M1)``, which they call \"Xavier\" (seed-note name "
+    "``'lecture_xavier'``). Keras's lecun_normal is the truncated version (``preset='keras'``). "
+    "With gain 1 it preserves the forward variance of linear layers and is SELU's "
+    "self-normalizing init.",
+    ">>> import fastinit.init as fi\n>>> W = fi.lecun_normal((784, 256), rng=0)  # ~ randn/sqrt(784)")
+lecun_uniform, lecun_uniform_ = _make(
+    "lecun_uniform", "LeCun uniform: U(-b, b) with b = gain * sqrt(3 / fan_in).",
+    _P_GAIN + "\n" + _P_PRESET, "Variance gain**2 / fan_in, as :func:`lecun_normal`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.lecun_uniform((784, 256), rng=0)")
+xavier_normal, xavier_normal_ = _make(
+    "xavier_normal", "Glorot/Xavier normal: zero mean, variance gain**2 * 2 / (fan_in + fan_out).",
+    _P_GAIN + "\n" + _P_DIST + "\n" + _P_PRESET,
+    "torch's ``xavier_normal_`` and Keras's ``glorot_normal`` (truncated, ``preset='keras'``). "
+    "The course notes' \"Xavier\" ``randn / sqrt(M1)`` is :func:`lecun_normal`. Alias "
+    ":func:`glorot_normal`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.xavier_normal((784, 256), gain=5/3, rng=0)")
+xavier_uniform, xavier_uniform_ = _make(
+    "xavier_uniform", "Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)).",
+    _P_GAIN + "\n" + _P_PRESET, "torch's ``xavier_uniform_``, Keras's ``glorot_uniform``. Alias "
+    ":func:`glorot_uniform`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.xavier_uniform((784, 256), rng=0)")
+he_normal, he_normal_ = _make(
+    "he_normal", "He/Kaiming normal: zero mean, std = gain / sqrt(fan), gain from the nonlinearity.",
+    _P_HE + "\n" + _P_DIST + "\n" + _P_PRESET,
+    "With the defaults (``a=0``, leaky_relu, i.e. ReLU) the variance is 2 / fan_in: the notes' "
+    "``randn(M1, M2) / sqrt(M1 / 2)``. torch's ``kaiming_normal_``; Keras's ``he_normal`` is the "
+    "truncated version (``preset='keras'``). Alias :func:`kaiming_normal`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.he_normal((784, 256), rng=0)  # ~ randn * sqrt(2/784)")
+he_uniform, he_uniform_ = _make(
+    "he_uniform", "He/Kaiming uniform: U(-b, b), b = gain * sqrt(3 / fan).", _P_HE + "\n" + _P_PRESET,
+    "torch's ``kaiming_uniform_``, Keras's ``he_uniform``. Alias :func:`kaiming_uniform`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.he_uniform((784, 256), rng=0)")
+orthogonal, orthogonal_ = _make(
+    "orthogonal", "A (semi-)orthogonal matrix times gain, Haar-distributed.",
+    _P_GAIN,
+    "The array is viewed as the matrix M = (out channels, everything else) (torch flattens "
+    "``(out, in * k)``, Keras ``(k * in, out)``, the same matrix); M has orthonormal rows if it "
+    "has fewer rows than columns, else orthonormal columns. For a dense ``(fan_in, fan_out)`` "
+    "W: ``W @ W.T = gain**2 I`` when fan_in <= fan_out, else ``W.T @ W = gain**2 I``. QR of a "
+    "Gaussian matrix (LAPACK through SciPy, in the output dtype) with the signs of R's "
+    "diagonal moved into Q, which makes the law exactly Haar (Mezzadri 2007).",
+    ">>> import numpy as np, fastinit.init as fi\n>>> W = fi.orthogonal((256, 512), rng=0)\n"
+    ">>> bool(np.allclose(W @ W.T, np.eye(256), atol=1e-5))\nTrue")
+eye, eye_ = _make(
+    "eye", "The identity matrix (ones on the main diagonal of a rectangular matrix) times gain.",
+    _P_GAIN, "2-D shapes only; :func:`dirac` is its convolution analogue. Alias :func:`identity`.",
+    ">>> import fastinit.init as fi\n>>> W = fi.eye((3, 4))")
+dirac, dirac_ = _make(
+    "dirac", "A convolution kernel that passes channel c to channel c (Dirac delta at the centre).",
+    _P_GAIN, "Zero everywhere except the spatial centre tap, where the (out, in) channel matrix is "
+    "the identity (per group with ``groups``, as torch's ``dirac_``): the layer is the identity "
+    "map on the first min(in, out) channels. On a 2-D shape it is :func:`eye`.",
+    ">>> import fastinit.init as fi\n>>> K = fi.dirac((16, 16, 3, 3), layout='torch')")
+delta_orthogonal, delta_orthogonal_ = _make(
+    "delta_orthogonal", "Delta-orthogonal convolution kernel (Xiao et al. 2018).", _P_GAIN,
+    "Zero everywhere except the spatial centre tap, where the (out, in) channel matrix is a "
+    "Haar (semi-)orthogonal matrix times gain; it makes deep CNNs dynamically isometric. "
+    "``groups`` must be 1.",
+    ">>> import fastinit.init as fi\n>>> K = fi.delta_orthogonal((3, 3, 16, 32), rng=0)")
+sparse, sparse_ = _make(
+    "sparse", "Martens's sparse init: a fraction of each unit's incoming weights is zero, the rest "
+    "N(0, std**2).",
+    "sparsity : float, default 0.9\n    Fraction of zeros per output unit, in [0, 1] (ceil(sparsity "
+    "* fan_in) zeros).\nstd : float, default 0.01\n    Standard deviation of the non-zero weights.",
+    "2-D shapes only. Zeros are placed per output unit, i.e. per column of a dense (fan_in, fan_out) "
+    "array (Martens 2010). ``torch_compat=True`` zeros a fraction of each stored column as "
+    "torch's ``sparse_`` does (for torch's (out, in) layout: per input unit).",
+    ">>> import fastinit.init as fi\n>>> W = fi.sparse((784, 256), sparsity=0.9, rng=0)")
+
+glorot_normal, glorot_normal_ = xavier_normal, xavier_normal_
+glorot_uniform, glorot_uniform_ = xavier_uniform, xavier_uniform_
+kaiming_normal, kaiming_normal_ = he_normal, he_normal_
+kaiming_uniform, kaiming_uniform_ = he_uniform, he_uniform_
+identity, identity_ = eye, eye_
+
+_PUBLIC_SCHEMES = ("zeros", "ones", "constant", "normal", "uniform", "truncated_normal",
+                   "variance_scaling", "lecun_normal", "lecun_uniform", "xavier_normal",
+                   "xavier_uniform", "he_normal", "he_uniform", "orthogonal", "eye", "dirac",
+                   "delta_orthogonal", "sparse", "glorot_normal", "glorot_uniform",
+                   "kaiming_normal", "kaiming_uniform", "identity")
+__all__ += [n for s in _PUBLIC_SCHEMES for n in (s, s + "_")]
