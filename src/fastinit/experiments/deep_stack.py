@@ -462,7 +462,6 @@ def _plot_funnel(result):
 def _plot_hist(result, act):
     s = result.settings
     edges = np.asarray(result.data["bins"][act], dtype=float)
-    centers = 0.5 * (edges[1:] + edges[:-1])
     inits = [i for i in s["inits"] if f"{i}/{act}" in result.data["hist"]]
     depth = s["depth"]
     cols = list(range(depth)) if depth <= 10 else sorted({int(round(v)) for v in np.linspace(0, depth - 1, 10)})
@@ -474,7 +473,8 @@ def _plot_hist(result, act):
         for j, li in enumerate(cols):
             ax = axes[i][j]
             frac = counts[li] / total
-            ax.bar(centers, frac, width=np.diff(edges), color=init_color(init), linewidth=0)
+            # one filled step artist per panel, not 40 bar patches: 150 panels draw in a second
+            ax.stairs(frac, edges, fill=True, color=init_color(init), linewidth=0)
             outside = 1.0 - frac.sum()
             if outside > 0.005:
                 ax.text(0.97, 0.95, f"{outside:.0%} out", transform=ax.transAxes, ha="right", va="top",
@@ -491,7 +491,8 @@ def _plot_hist(result, act):
             if i == len(inits) - 1:
                 ax.set_xlabel(f"{act}(z)", fontsize="small")
     fig.suptitle(f"{act}: histograms of the activations of each layer ({s['width']} units x batch "
-                 f"{s['batch']}); rows: init (colour), 'out': share outside [{edges[0]:g}, {edges[-1]:g}]",
+                 f"{s['batch']}); rows: init (colour), 'out': share outside [{edges[0]:g}, {edges[-1]:g}]"
+                 + ("\nthe first bar holds the exact zeros ReLU makes of every negative z" if act == "relu" else ""),
                  fontsize="medium")
     return fig
 

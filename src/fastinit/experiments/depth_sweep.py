@@ -152,8 +152,9 @@ def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn",
         description=(
             "Experiment 1 judges 10 layers; here the same forward verdicts are followed to 1,000 layers. "
             "The deep run of each case is computed once and every prefix of it is a shallower network with "
-            "the same weights, so each row costs one pass. 0.01*randn vanishes within a few layers and "
-            "reaches exact zero (underflow) in float32; 1.0*randn saturates tanh and sigmoid at once and "
+            "the same weights, so each row costs one pass. With tanh and ReLU 0.01*randn vanishes within a "
+            "few layers and reaches exact zero (underflow) in float32 (sigmoid's output stays near 1/2: its "
+            "forward verdict is healthy, its gradient vanishes, experiment 3); 1.0*randn saturates tanh and sigmoid at once and "
             "overflows ReLU; randn/sqrt(fan_in) lets a ReLU stack's variance halve per layer; He keeps the "
             "scale of ReLU but, with no bias, the batch's examples grow alike with depth, until more and more "
             "units are 0 for every example (dead). Tanh with randn/sqrt(fan_in) shrinks slowly, like "

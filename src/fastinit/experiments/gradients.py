@@ -253,8 +253,8 @@ def run(*, depth=20, width=256, batch=256, activations=ACTIVATIONS, inits=("lecu
             "it, and the sigmoid's derivative s(1 - s) is at most 1/4, so eight sigmoid layers scale it by at "
             "most 0.25^8 = 1.5e-5. Measured here on real stacks: the gradient's rms at each layer next to the "
             "product of the local factors (the rms of phi'(z) measured on the batch, times the gain "
-            "sqrt(fan_out var(W)) of the weights). For sigmoid the product follows the measurement down at "
-            "about 0.2 per layer, whatever the init; tanh (derivative up to 1) keeps its gradient with "
+            "sqrt(fan_out var(W)) of the weights). For sigmoid the product follows the measurement down by "
+            "0.2 to 0.3 per layer with either init; tanh (derivative up to 1) keeps its gradient with "
             "randn/sqrt(fan_in); relu's derivative is 0 or 1, so its factor is sqrt(fan_out var(W) / 2): "
             "vanishing with randn/sqrt(fan_in), about 1 with He's randn/sqrt(fan_in/2)."
         ),

@@ -284,7 +284,10 @@ def run(*, activations=ACTIVATIONS, inits=INITS, hidden=16, steps=150, lr=0.5, c
             "0 and only the output bias learns; with sigmoid the hidden layer outputs 0.5 and the weights do "
             "move, but every hidden unit receives the same update. The same holds for any constant init: the "
             "units compute one feature and stay identical (up to rounding), so the layer is as expressive as a "
-            "single unit and the accuracy shows it. Random init breaks the symmetry from the first step."
+            "single unit and the accuracy shows it. (The engine computes a product's columns in blocks, so "
+            "equal units can differ in the last bit; with tanh from a constant init the symmetric state is "
+            "unstable and such a difference can grow into two groups of units: two features, not 16.) Random "
+            "init breaks the symmetry from the first step."
         ),
         data={"tol": tol},
     )
