@@ -339,9 +339,16 @@ def test_unexpected_error_is_one_line(monkeypatch, capsys):
 # ---------------------------------------------------------------- Ctrl-C and progress
 
 
-def test_ctrl_c_exits_130_with_one_line(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "fastinit", "matmul-chain", "--n", "600", "--steps", "1000000",
-                             "--modes", "fresh", "--out", str(tmp_path / "o")],
+@pytest.mark.parametrize("args", [
+    ["matmul-chain", "--n", "600", "--steps", "1000000", "--modes", "fresh"],
+    # inside the deep-stack engine: one simulate of 200,000 layers
+    ["depth-sweep", "--depths", "200000", "--width", "64", "--batch", "64", "--inits", "he",
+     "--activations", "relu"],
+    # inside the symmetry experiment's training loop
+    ["symmetry", "--steps", "1000000"],
+])
+def test_ctrl_c_exits_130_with_one_line(tmp_path, args):
+    proc = subprocess.Popen([sys.executable, "-m", "fastinit", *args, "--out", str(tmp_path / "o")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                             # a runner that started us in the background may ignore SIGINT,
                             # and Python keeps an inherited SIG_IGN
