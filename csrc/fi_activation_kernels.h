@@ -146,10 +146,26 @@ FI_INLINE void ev_tanh_8f(v8f x, double p0, v8f *f, v8f *d) {
     *d = fi_nanpass8f(x, fi_ldexp8f((1.0f + p) / (e1 * e1), n + 2));
 }
 
-/* erf, gelu and gelu_tanh in float32 are computed in float64 lanes: x^2 is exact there, and
- * the float64 argument errors that their tails amplify stay far below a float32 ulp. */
-FI_INLINE void ev_erf_4d(v4d x, double p0, v4d *f, v4d *d);
-FI_INLINE void ev_gelu_4d(v4d x, double p0, v4d *f, v4d *d);
+FI_INLINE void ev_erf_8f(v8f x, double p0, v8f *f, v8f *d) {
+    v8f fe, de;
+    fi_erf8f(x, &fe, &de);
+    *f = fi_nanpass8f(x, fe);
+    *d = fi_nanpass8f(x, de);
+}
+/* x Phi(x); derivative Phi(x) + x phi(x) (as ev_gelu_4d). */
+FI_INLINE void ev_gelu_8f(v8f x, double p0, v8f *f, v8f *d) {
+    v8f xc = fi_clamp8f(x, -15.0f, 15.0f), cdf, pm, g;
+    v8i n, lower;
+    fi_ndtr_parts8f(xc, &cdf, &pm, &g, &n, &lower);
+    v8f xn = fi_sel8f(x < -15.0f, xc, x);
+    v8f pdfm = pm * (float)FI_1_SQRT2PI;
+    *f = fi_nanpass8f(x, fi_sel8f(lower, fi_ldexp8f(xn * (pm * g), n), xn * cdf));
+    *d = fi_nanpass8f(x, fi_sel8f(lower, fi_ldexp8f(pm * g + xc * pdfm, n),
+                                  cdf + xc * fi_ldexp8f(pdfm, n)));
+}
+
+/* gelu_tanh in float32 is computed in float64 lanes: the rounding error of u, multiplied by |2u|
+ * in the lower tail, stays far below a float32 ulp there. */
 FI_INLINE void ev_gelu_tanh_f32_4d(v4d x, double p0, v4d *f, v4d *d);
 #define FI_VIA_F64(NAME, F64)                                                                   \
     FI_INLINE void ev_##NAME##_8f(v8f x, double p0, v8f *f, v8f *d) {                           \
@@ -301,8 +317,6 @@ FI_INLINE void gelu_tanh_4d(v4d x, int exact_u, v4d *f, v4d *d) {
 }
 FI_INLINE void ev_gelu_tanh_4d(v4d x, double p0, v4d *f, v4d *d) { gelu_tanh_4d(x, 1, f, d); }
 FI_INLINE void ev_gelu_tanh_f32_4d(v4d x, double p0, v4d *f, v4d *d) { gelu_tanh_4d(x, 0, f, d); }
-FI_VIA_F64(erf, erf)
-FI_VIA_F64(gelu, gelu)
 FI_VIA_F64(gelu_tanh, gelu_tanh_f32)
 
 /* ---- loops: whole vectors, then the tail through a zero-padded buffer ----------------------- */

@@ -6,9 +6,10 @@
  * the input (fi_nanpass*), never a trap.
  *
  * Polynomials: exp/expm1 and the small-argument erf/Phi are Taylor series truncated far below half
- * an ulp on the reduced range; ln(1+t) is the atanh series of fi_math.h; erfc(a) e^(a^2) is a
- * minimax fit in q = (a-5/2)/(a+5/2) on [0.7, 5] and a Chebyshev fit in 1/a^2 on [5, 28] (fitted
- * in 120-bit arithmetic, relative error < 0.03 and < 0.3 float64 ulp before rounding). */
+ * an ulp on the reduced range; ln(1+t) is the atanh series of fi_math.h; erfc(a) e^(a^2) is, in
+ * float32, one minimax fit in q = (a-3)/(a+3) on [0.7, 11] and, in float64, a minimax fit in
+ * q = (a-5/2)/(a+5/2) on [0.7, 5] and a Chebyshev fit in 1/a^2 on [5, 28] (fitted in 120-bit
+ * arithmetic, relative error 0.02 float32 ulp, 0.03 and 0.3 float64 ulp before rounding). */
 #ifndef FI_VMATH_H
 #define FI_VMATH_H
 
@@ -51,13 +52,16 @@ static inline v8f fi_ldexp8f(v8f x, v8i n) {
     return x * fi_pow2i8f(h) * fi_pow2i8f(n - h);
 }
 
-/* Reduction y = n ln2 + r, |r| <= ln2/2, for |y| < 2^21; returns p = e^r - 1 (Taylor to r^8:
- * truncation 6e-10 relative) and n. p keeps the sign of a zero r. */
-static inline v8f fi_expm1_red8f(v8f y, v8i *n) {
+/* Reduction y (+ ylo where use_lo) = n ln2 + r, |r| <= ln2/2, for |y| < 2^21, |ylo| below half an
+ * ulp of y; returns p = e^r - 1 (Taylor to r^8: truncation 6e-10 relative) and n. p keeps the
+ * sign of a zero r. */
+static inline v8f fi_expm1_redlo8f(v8f y, v8f ylo, int use_lo, v8i *n) {
     v8f t = y * FI_LOG2E_F + FI_RND_F;
     v8f nf = t - FI_RND_F;
     *n = (v8i)t - FI_RND_F_BITS;
-    v8f r = (y - nf * FI_LN2_HI_F) - nf * FI_LN2_LO_F;
+    v8f r = y - nf * FI_LN2_HI_F;
+    if (use_lo) r = r + ylo;
+    r = r - nf * FI_LN2_LO_F;
     v8f q = r * (float)(1.0 / 40320) + (float)(1.0 / 5040);
     q = q * r + (float)(1.0 / 720);
     q = q * r + (float)(1.0 / 120);
@@ -66,6 +70,7 @@ static inline v8f fi_expm1_red8f(v8f y, v8i *n) {
     q = q * r + 0.5f;
     return r * (q * r + 1.0f);
 }
+static inline v8f fi_expm1_red8f(v8f y, v8i *n) { return fi_expm1_redlo8f(y, y, 0, n); }
 /* e^y = 2^n (1 + p) from the reduction; y in [-150, 88.7] (below: 0). */
 static inline v8f fi_exp_from8f(v8f p, v8i n) { return fi_ldexp8f(1.0f + p, n); }
 /* e^y - 1 = 2^n p + (2^n - 1) from the reduction, for y <= 0 (n = 0 gives p, keeping -0). */
@@ -92,6 +97,78 @@ static inline v8f fi_log1p01_8f(v8f t) {
     p = p * s2 + (float)(1.0 / 3.0);
     v8f l = (s + s) * (p * s2 + 1.0f);
     return fi_sel8f(big, FI_LN2_HI_F + (FI_LN2_LO_F + l), l);
+}
+
+/* c[0] + z c[1] + ... + z^(n-1) c[n-1] by Horner's rule, float32. */
+static inline v8f fi_horner8f(v8f z, const float *c, int n) {
+    v8f p = fi_splat8f(c[n - 1]);
+    for (int i = n - 2; i >= 0; i--) p = p * z + c[i];
+    return p;
+}
+/* x*x = hi + lo exactly in float32 (Veltkamp split at 12 bits); |x| < 2^60. */
+static inline void fi_sqr_ff8f(v8f x, v8f *hi, v8f *lo) {
+    v8f c = x * 4097.0f;
+    v8f xh = c - (c - x);
+    v8f xl = x - xh;
+    *hi = x * x;
+    *lo = ((xh * xh - *hi) + (xh * xl + xh * xl)) + xl * xl;
+}
+/* e^(-k x^2) = 2^n pm for k = 1 or 1/2 from the exact square, |x| <= 15. */
+static inline v8f fi_gauss8f(v8f x, float k, v8i *n) {
+    v8f hi, lo;
+    fi_sqr_ff8f(x, &hi, &lo);
+    return 1.0f + fi_expm1_redlo8f(hi * -k, lo * -k, 1, n);
+}
+/* erf(x) = x P(x^2), |x| < 1, and Phi(x) - 1/2 = x P(x^2), |x| < 1: the float64 Taylor
+ * coefficients below, truncated where the next term is under 0.1 float32 ulp. */
+static const float fi_erf_taylor_f[12] = {
+    (float)1.1283791670955125739, (float)-0.37612638903183752463,
+    (float)0.11283791670955125739, (float)-0.026866170645131251759,
+    (float)0.0052239776254421878421, (float)-0.00085483270234508528325,
+    (float)0.00012055332981789664251, (float)-0.000014925650358406250977,
+    (float)1.6462114365889247402e-6, (float)-1.6365844691234924317e-7,
+    (float)1.480719281587921724e-8, (float)-1.2290555301717927353e-9};
+static const float fi_phi_taylor_f[9] = {
+    (float)0.39894228040143267794, (float)-0.066490380066905446323,
+    (float)0.0099735570100358169485, (float)-0.0011873282154804543986,
+    (float)0.00011543468761615528876, (float)-9.4446562595036145346e-6,
+    (float)6.6596935163166512744e-7, (float)-4.1226674148626888841e-8,
+    (float)2.2735298243728063699e-9};
+/* (1 + 2a) erfc(a) e^(a^2) in q = (a - 3) / (a + 3), a in [0.7, 11]: minimax, relative error
+ * 1e-9 before rounding to float32. */
+#define FI_ERFCX_F32_K 3.0f
+#define FI_ERFCX_F32_N 10
+static const float fi_erfcx_f32[FI_ERFCX_F32_N] = {
+    1.2530080576358682f, -0.13562108653194085f, -0.047562199926539116f, 0.12964418039666856f,
+    -0.11927598728387871f, 0.06832145102062312f, -0.023749849785431258f, 0.002456663167298989f,
+    0.001811342877791356f, -0.0006166186400160379f};
+/* erfcx(a) = erfc(a) e^(a^2) for a in [0.7, 11], float32. */
+static inline v8f fi_erfcx8f(v8f a) {
+    v8f q = (a - FI_ERFCX_F32_K) / (a + FI_ERFCX_F32_K);
+    return fi_horner8f(q, fi_erfcx_f32, FI_ERFCX_F32_N) / (a * 2.0f + 1.0f);
+}
+/* erf(x) and erf'(x), float32 (as fi_erf4d). */
+static inline void fi_erf8f(v8f x, v8f *f, v8f *d) {
+    v8f ax = fi_abs8f(x);
+    v8f xc = fi_sel8f(ax > 11.0f, fi_splat8f(11.0f), ax);
+    v8i n;
+    v8f pm = fi_gauss8f(xc, 1.0f, &n);
+    v8i small = ax < 1.0f;
+    v8f fs = x * fi_horner8f(x * x, fi_erf_taylor_f, 12);
+    v8f fl = fi_copysign8f(1.0f - fi_ldexp8f(pm, n) * fi_erfcx8f(xc), x);
+    *f = fi_sel8f(small, fs, fl);
+    *d = fi_ldexp8f(pm * (float)FI_2_SQRTPI, n);
+}
+/* Phi(x) in the parts of fi_ndtr_parts4d, float32, x in [-15, 15]. */
+static inline void fi_ndtr_parts8f(v8f x, v8f *cdf, v8f *pm, v8f *g, v8i *n, v8i *lower) {
+    *pm = fi_gauss8f(x, 0.5f, n);
+    v8f ax = fi_abs8f(x);
+    v8i small = ax < 1.0f;
+    v8f cs = 0.5f + x * fi_horner8f(x * x, fi_phi_taylor_f, 9);
+    *g = 0.5f * fi_erfcx8f(ax * (float)FI_SQRT1_2);
+    v8f cl = 1.0f - fi_ldexp8f(*pm, *n) * *g;
+    *lower = ~small & (x < 0.0f);
+    *cdf = fi_sel8f(small, cs, cl);
 }
 
 /* ---- float64 lanes -------------------------------------------------------------------------- */

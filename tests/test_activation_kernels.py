@@ -40,7 +40,9 @@ VARIANT_IDS = [n + "".join(f"-{k}={v}" for k, v in kw.items()) for n, kw in VARI
 # erf/erfcx, which are themselves off by up to about 5 float64 ulps (checked against mpmath
 # while developing: the kernels' own error there is <= 3 ulps), hence the wider float64 bounds.
 TOL = {np.float32: {"f": 4, "d": 5}, np.float64: {"f": 4, "d": 5}}
-TOL_REF = {("gelu", np.float64): {"f": 10, "d": 10}, ("erf", np.float64): {"f": 8, "d": 5}}
+# float32 gelu: e^(-x^2/2), the erfcx fit and three roundings combine to 4.2 ulps in the tail.
+TOL_REF = {("gelu", np.float64): {"f": 10, "d": 10}, ("erf", np.float64): {"f": 8, "d": 5},
+           ("gelu", np.float32): {"f": 5, "d": 5}}
 
 
 # ---- reference in extended precision --------------------------------------------------------
@@ -144,7 +146,10 @@ def grid(dt):
     """Dense and tail points, +-subnormals up to the largest finite value (finite values only)."""
     fi = np.finfo(dt)
     wide = 130.0 if dt == np.float32 else 800.0
-    mags = np.geomspace(float(fi.smallest_subnormal), float(fi.max), 6001)
+    # four significands at every binade, from the smallest subnormal to just below the largest
+    emin, emax = (-148, 128) if dt == np.float32 else (-1073, 1024)
+    sig = np.array([0.5, 0.6180339887498949, 0.75, 0.9990234375])
+    mags = np.ldexp(sig[:, None], np.arange(emin, emax + 1)[None, :]).ravel()
     parts = [
         np.linspace(-12, 12, 120001),
         np.linspace(-wide, wide, 40001),
@@ -152,8 +157,7 @@ def grid(dt):
         [0.0, -0.0, float(fi.max), -float(fi.max), float(fi.tiny), -float(fi.tiny)],
         np.nextafter(np.array([1.0, 1.4142135623730951, 5.0, 28.0, 40.0], dt), dt(np.inf)),
     ]
-    with np.errstate(over="ignore"):
-        return np.concatenate([np.asarray(v, dtype=np.float64).astype(dt) for v in parts])
+    return np.concatenate([np.asarray(v, dtype=np.float64).astype(dt) for v in parts])
 
 
 def run(act, mode, z, g=None, out=None, dphi=None):
@@ -193,7 +197,7 @@ def test_accuracy_in_ulps(name, kw, dt):
         ed = ulps(d, rd, dt, rs)
     # values that overflow dt are compared as infinities
     big = np.abs(rf) > L(np.finfo(dt).max)
-    assert np.all(np.isinf(h[big]) & (np.sign(h[big]) == np.sign(rf[big].astype(np.float64))))
+    assert np.all(np.isinf(h[big]) & (np.sign(h[big]) == np.sign(rf[big])))
     ef[big] = 0
     i, j = np.argmax(ef), np.argmax(ed)
     tol = TOL_REF.get((name, dt), TOL[dt])
