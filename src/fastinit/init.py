@@ -241,9 +241,13 @@ def _geometry(shape: Any, layout: Any = None, groups: Any = 1, in_axis: Any = No
             fi, fo = shp[1] * rf, shp[0] * rf
             how = (f"torch's counting: fan_in = shape[1] * receptive field = {shp[1]} * {rf}, "
                    f"fan_out = shape[0] * receptive field = {shp[0]} * {rf} (groups ignored)")
+        elif lay in LAYOUTS:  # Keras's _compute_fans: the last two axes, whatever the layer
+            fi, fo = shp[-2] * rf, shp[-1] * rf
+            how = (f"Keras's counting: fan_in = shape[-2] * receptive field = {shp[-2]} * {rf}, "
+                   f"fan_out = shape[-1] * receptive field = {shp[-1]} * {rf} (groups ignored)")
         else:
             fi, fo = n_in * rf, n_out * rf
-            how = (f"the library's counting: fan_in = {n_in} * {rf}, fan_out = {n_out} * {rf} "
+            how = (f"JAX's counting: fan_in = {n_in} * {rf}, fan_out = {n_out} * {rf} "
                    "(groups ignored)")
         return _Geometry(shp, ia, oa, fi, fo, g, lay, f"layout {lay}: {how}")
     # channels per group: a total count along an axis is divided by groups
@@ -288,9 +292,10 @@ def compute_fans(shape: Any, layout: str | None = None, groups: int = 1, *,
     in_axis, out_axis : int, optional
         Explicit axes instead of ``layout`` (JAX's convention: the in axis holds ``in/groups``).
     torch_compat : bool, optional
-        Count as the layout's library does (torch: ``shape[1] * rf``, ``shape[0] * rf``; Keras:
-        the last two axes), ignoring ``groups``: wrong for grouped, depthwise and transposed
-        convolutions, but what ``torch.nn.init`` computes.
+        Count as the layout's library does (torch layouts: ``shape[1] * rf``, ``shape[0] * rf``;
+        Keras layouts: ``shape[-2] * rf``, ``shape[-1] * rf``; explicit axes: the two axes as
+        stored), ignoring ``groups``: wrong for grouped, depthwise and transposed convolutions,
+        but what ``torch.nn.init``/Keras compute.
     explain : bool, optional
         Also return a sentence saying how the fans were obtained.
 
