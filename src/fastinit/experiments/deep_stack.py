@@ -349,6 +349,7 @@ def run(*, depth=10, width=500, batch=1000, inits=tuple(INITS), activations=ACTI
                "act_zero": "fraction of values", "act_dead": "fraction of units", "grad_rms": "rms of dL/dh",
                "dw_norm": "Frobenius norm of dL/dW"},
     )
+    r_funnel = (funnel[1] / funnel[0]) ** (1.0 / depth)  # the funnel's width ratio per layer
     return ExperimentResult(
         name=NAME,
         title=TITLE,
@@ -365,10 +366,13 @@ def run(*, depth=10, width=500, batch=1000, inits=tuple(INITS), activations=ACTI
             "weights the pre-activations are about sqrt(500) = 22 times too large: tanh and sigmoid saturate "
             "and ReLU explodes. The lecture's 'Xavier' randn/sqrt(fan_in) keeps tanh alive (its std shrinks "
             "slowly) but halves the variance of a ReLU layer at every layer; He's randn/sqrt(fan_in/2) makes up "
-            "for the half a ReLU sets to 0. Sigmoid stacks lose their gradients with every init: its slope is "
-            "at most 1/4 (experiment 3). Glorot's 2/(fan_in+fan_out) equals LeCun's 1/fan_in on square "
-            "layers; on the funnel, where each layer is narrower than the last, LeCun keeps the forward "
-            "variance and lets the gradients shrink, while Glorot trades a little of each."
+            "for the half a ReLU sets to 0. Sigmoid stacks lose their gradients with every init that does not "
+            "saturate them: its slope is at most 1/4 (experiment 3). Glorot's 2/(fan_in+fan_out) equals "
+            "LeCun's 1/fan_in on square layers. On the funnel, each layer narrower than the last, LeCun keeps "
+            "the forward variance of a linear layer while the gradient shrinks by r = fan_out/fan_in per layer "
+            f"(r = {r_funnel:.2f} here, {r_funnel ** depth:.2g} over {depth} layers); Glorot's compromise lets the "
+            f"forward variance grow by 2/(1 + r) = {2 / (1 + r_funnel):.2f} per layer and the gradient shrink by "
+            f"only 2r/(1 + r) = {2 * r_funnel / (1 + r_funnel):.2f}."
         ),
         data={"bins": {a: _bins(a) for a in activations}, "hist": hist,
               "widths": {s: w for s, w, _ in stacks}},

@@ -228,7 +228,8 @@ def run(*, depth=20, width=256, batch=256, activations=ACTIVATIONS, inits=("lecu
                "nonfinite_grad_from_layer": "layer"},
     )
     deriv = Table(["activation", "max_dphi", "at_z"], deriv_rows,
-                  caption=f"maximum of the derivative on [{Z_RANGE[0]:g}, {Z_RANGE[1]:g}] (float64 formulas)",
+                  caption=f"maximum of the derivative on a grid of [{Z_RANGE[0]:g}, {Z_RANGE[1]:g}] (float64 formulas) "
+                          "and the first grid point where it is reached",
                   units={"max_dphi": "dimensionless", "at_z": "pre-activation"})
     layers = Table(
         ["activation", "init", "layer", "grad_rms", "grad_ratio", "local_factor", "rms_dphi", "product_above",
