@@ -140,7 +140,10 @@ FI_INLINE void ev_tanh_8f(v8f x, double p0, v8f *f, v8f *d) {
     v8f y = fi_sel8f(ax > 55.0f, fi_splat8f(-110.0f), -2.0f * ax);
     v8i n;
     v8f p = fi_expm1_red8f(y, &n);
-    v8f m = fi_expm1_from8f(p, n);
+    /* m = 2^n p + (2^n - 1) with a single scaling: below n = -126, m is -1 anyway (and the sign of
+     * a zero m does not matter: copysign restores x's) */
+    v8f s = fi_pow2i8f(n + ((-126 - n) & (n < -126)));
+    v8f m = p * s + (s - 1.0f);
     *f = fi_nanpass8f(x, fi_copysign8f(-m / (2.0f + m), x));
     v8f e = fi_exp_from8f(p, n), e1 = 1.0f + e;
     *d = fi_nanpass8f(x, fi_ldexp8f((1.0f + p) / (e1 * e1), n + 2));
@@ -255,7 +258,8 @@ FI_INLINE void ev_tanh_4d(v4d x, double p0, v4d *f, v4d *d) {
     v4d y = fi_sel4d(ax > 380.0, fi_splat4d(-760.0), -2.0 * ax);
     v4l n;
     v4d p = fi_expm1_red4d(y, fi_splat4d(0.0), &n);
-    v4d m = fi_expm1_from4d(p, n);
+    v4d s = fi_pow2i4d(n + ((-1022 - n) & (n < -1022)));
+    v4d m = p * s + (s - 1.0);
     *f = fi_nanpass4d(x, fi_copysign4d(-m / (2.0 + m), x));
     v4d e = fi_exp_from4d(p, n), e1 = 1.0 + e;
     *d = fi_nanpass4d(x, fi_ldexp4d((1.0 + p) / (e1 * e1), n + 2));

@@ -62,12 +62,12 @@ static inline v8f fi_expm1_redlo8f(v8f y, v8f ylo, int use_lo, v8i *n) {
     v8f r = y - nf * FI_LN2_HI_F;
     if (use_lo) r = r + ylo;
     r = r - nf * FI_LN2_LO_F;
-    v8f q = r * (float)(1.0 / 40320) + (float)(1.0 / 5040);
-    q = q * r + (float)(1.0 / 720);
-    q = q * r + (float)(1.0 / 120);
-    q = q * r + (float)(1.0 / 24);
-    q = q * r + (float)(1.0 / 6);
-    q = q * r + 0.5f;
+    /* q = sum_k r^k / (k+2)!, k <= 6, by Estrin's scheme (short dependency chains) */
+    v8f r2 = r * r, r4 = r2 * r2;
+    v8f q01 = r * (float)(1.0 / 6) + 0.5f;
+    v8f q23 = r * (float)(1.0 / 120) + (float)(1.0 / 24);
+    v8f q45 = r * (float)(1.0 / 5040) + (float)(1.0 / 720);
+    v8f q = (q01 + q23 * r2) + (q45 + r2 * (float)(1.0 / 40320)) * r4;
     return r * (q * r + 1.0f);
 }
 static inline v8f fi_expm1_red8f(v8f y, v8i *n) { return fi_expm1_redlo8f(y, y, 0, n); }
@@ -200,18 +200,17 @@ static inline v4d fi_expm1_red4d(v4d y, v4d ylo, v4l *n) {
     v4d nf = t - FI_RND;
     *n = (v4l)t - FI_RND_BITS;
     v4d r = ((y - nf * FI_LN2_HI) + ylo) - nf * FI_LN2_LO;
-    v4d q = r * (1.0 / 87178291200.0) + (1.0 / 6227020800.0);
-    q = q * r + (1.0 / 479001600.0);
-    q = q * r + (1.0 / 39916800.0);
-    q = q * r + (1.0 / 3628800.0);
-    q = q * r + (1.0 / 362880.0);
-    q = q * r + (1.0 / 40320.0);
-    q = q * r + (1.0 / 5040.0);
-    q = q * r + (1.0 / 720.0);
-    q = q * r + (1.0 / 120.0);
-    q = q * r + (1.0 / 24.0);
-    q = q * r + (1.0 / 6.0);
-    q = q * r + 0.5;
+    /* q = sum_k r^k / (k+2)!, k <= 12, by Estrin's scheme */
+    v4d r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    v4d q01 = r * (1.0 / 6.0) + 0.5;
+    v4d q23 = r * (1.0 / 120.0) + (1.0 / 24.0);
+    v4d q45 = r * (1.0 / 5040.0) + (1.0 / 720.0);
+    v4d q67 = r * (1.0 / 362880.0) + (1.0 / 40320.0);
+    v4d q89 = r * (1.0 / 39916800.0) + (1.0 / 3628800.0);
+    v4d qab = r * (1.0 / 6227020800.0) + (1.0 / 479001600.0);
+    v4d q03 = q01 + q23 * r2, q47 = q45 + q67 * r2;
+    v4d q8b = q89 + qab * r2, q8c = q8b + r4 * (1.0 / 87178291200.0);
+    v4d q = (q03 + q47 * r4) + q8c * r8;
     return r * (q * r + 1.0);
 }
 /* e^y = 2^n (1 + p); y in [-1100, 709.7] (below about -745: 0). */
