@@ -314,7 +314,7 @@ def plot(result):
         for init in s["inits"]:
             rr = [r for r in recs if r["activation"] == act and r["init"] == init]
             x = [r["step"] for r in rr]
-            c = init_color(init)
+            c = init_color(s["random_init"] if init == "random" else init)  # random: its scheme's colour
             ls = "--" if init == "zero" else "-"  # zero and constant often coincide
             axes[0][j].step(x, [r["distinct_units"] for r in rr], where="post", color=c, lw=2, ls=ls,
                             label=labels[init])
