@@ -416,9 +416,11 @@ def test_threads_bitwise_subprocess():
 
 def test_checkpoints_and_cache_give_identical_results():
     kw = dict(depth=23, width=[40] + [64] * 22 + [10], batch=6, bias_std=0.2, **SIM)
-    base = stack.simulate(**kw)
+    base = stack.simulate(**kw, weight_cache=0)  # every layer regenerated in the backward pass
+    layer_bytes = 64 * 64 * 4  # float32 default
     for opts in (dict(checkpoint_every=5), dict(checkpoint_every="auto"),
-                 dict(checkpoint_every=1), dict(weight_cache=1 << 30)):
+                 dict(checkpoint_every=1), dict(weight_cache=1 << 30), dict(),
+                 dict(weight_cache=7 * layer_bytes)):  # all, none, and the first layers only
         r = stack.simulate(**kw, **opts)
         for name in base.stats:
             np.testing.assert_array_equal(r.stats[name], base.stats[name], err_msg=f"{opts} {name}")
@@ -524,6 +526,8 @@ BAD = [
     (dict(depth=2, width=8, bins=[1, 0]), ValueError, "bins"),
     (dict(depth=2, width=8, seed=-1), ValueError, "expected non-negative integer"),
     (dict(depth=2, width=8, checkpoint_every=0), ValueError, "checkpoint_every"),
+    (dict(depth=2, width=8, weight_cache=-1), ValueError, "weight_cache must be >= 0"),
+    (dict(depth=2, width=8, weight_cache=1.5), TypeError, "weight_cache must be an integer"),
 ]
 
 
@@ -677,11 +681,11 @@ def _peak_rss_mb(code: str) -> tuple[float, float]:
 
 
 def test_backward_memory_holds_no_weights():
-    # 1500 layers of 256 x 256 float32 weights are 393 MB; the engine regenerates them in the
-    # backward pass and keeps only the pre-activations (1500 x 4 x 256 x 4 B = 6 MB)
+    # 1500 layers of 256 x 256 float32 weights are 393 MB; without a weight cache the engine
+    # regenerates them in the backward pass and keeps only the pre-activations (6 MB)
     base, peak = _peak_rss_mb("""
         r = s.simulate(1500, 256, batch=4, activation='tanh', init='xavier_normal', seed=1,
-                       n_threads=1)
+                       n_threads=1, weight_cache=0)
         assert np.isfinite(r.dw_norm).all()
     """)
     assert peak - base < 60, (base, peak)
