@@ -52,7 +52,8 @@ def _numpy_backward(name, z, g, out):
             special.ndtr(z, out=tmp)
             np.multiply(z, z, out=tmp2)
             np.exp(np.multiply(tmp2, -0.5, out=tmp2), out=tmp2)
-            tmp2 *= z * (1 / np.sqrt(2 * np.pi))
+            np.multiply(tmp2, z, out=tmp2)
+            np.multiply(tmp2, 1 / np.sqrt(2 * np.pi), out=tmp2)
             np.add(tmp, tmp2, out=tmp)
             np.multiply(g, tmp, out=out)
     elif name == "relu":
