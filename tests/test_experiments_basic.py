@@ -106,6 +106,14 @@ def test_result_json_roundtrip_keeps_nonfinite_values():
         back.table("nope")
 
 
+def test_result_json_keeps_the_summary_first():
+    # results.json is written with sorted keys; the first table must stay the summary
+    r = ExperimentResult(name="zw-stats", title="t", settings={},
+                         tables={"summary": Table(["a"], [[1]]), "path": Table(["b"], [[2]])})
+    back = ExperimentResult.from_dict(json.loads(json.dumps(r.to_dict(), sort_keys=True)))
+    assert list(back.tables) == ["summary", "path"] and back.summary.columns == ["a"]
+
+
 # ---------------------------------------------------------------- experiment 2 reference
 
 

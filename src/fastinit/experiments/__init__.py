@@ -277,6 +277,8 @@ class ExperimentResult:
             "title": self.title,
             "settings": self.settings,
             "tables": {k: t.to_dict() for k, t in self.tables.items()},
+            # JSON files are written with sorted keys: keep the order (the first is the summary)
+            "table_order": list(self.tables),
             "verdicts": self.verdicts,
             "criteria": self.criteria,
             "description": self.description,
@@ -297,7 +299,8 @@ class ExperimentResult:
         d = from_jsonable(d)
         return cls(
             name=d["name"], title=d["title"], settings=d["settings"],
-            tables={k: Table.from_dict(t) for k, t in d["tables"].items()},
+            tables={k: Table.from_dict(d["tables"][k])
+                    for k in d.get("table_order", list(d["tables"]))},
             verdicts=d.get("verdicts", []), criteria=d.get("criteria", ""),
             description=d.get("description", ""), data=d.get("data", {}),
         )
