@@ -160,17 +160,19 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             fi_gemm_dot_f64(c->kt, mi, B - i, N, ws->dc + i * N, N, ws->dc + i * N, N,
                             ws->g2 + i * B + i, B);
         }
+        /* u_j = sum_b hbar_b dc_bj, v_i = sum_b dbar_b hc_bi: rows outer (contiguous reads),
+         * every sum still taken over b in order, so the bits do not depend on the split */
         fi_share(N, tid, nt, &lo, &hi);
-        for (int64_t j = lo; j < hi; j++) {
-            double s = 0;
-            for (int64_t b = 0; b < B; b++) s += ws->hbar[b] * ws->dc[b * N + j];
-            ws->u[j] = s;
+        for (int64_t j = lo; j < hi; j++) ws->u[j] = 0;
+        for (int64_t b = 0; b < B; b++) {
+            const double hb = ws->hbar[b], *dcb = ws->dc + b * N;
+            for (int64_t j = lo; j < hi; j++) ws->u[j] += hb * dcb[j];
         }
         fi_share(K, tid, nt, &lo, &hi);
-        for (int64_t i = lo; i < hi; i++) {
-            double s = 0;
-            for (int64_t b = 0; b < B; b++) s += ws->dbar[b] * ws->hc[b * K + i];
-            ws->v[i] = s;
+        for (int64_t i = lo; i < hi; i++) ws->v[i] = 0;
+        for (int64_t b = 0; b < B; b++) {
+            const double db = ws->dbar[b], *hcb = ws->hc + b * K;
+            for (int64_t i = lo; i < hi; i++) ws->v[i] += db * hcb[i];
         }
     }
     /* dW formed tile by tile: for its statistics (no Gram route) and/or into dw_out. A tile
