@@ -50,6 +50,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from dataclasses import dataclass, field
@@ -199,12 +200,7 @@ def _geometry(shape: Any, layout: Any = None, groups: Any = 1, in_axis: Any = No
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
                          "2 dimensions")
     nd = len(shp)
-    if isinstance(groups, (bool, np.bool_)):
-        raise TypeError("groups must be a positive integer")
-    try:
-        g = operator.index(groups)
-    except TypeError:
-        raise TypeError(f"groups must be a positive integer, got {groups!r}") from None
+    g = _int(groups, "groups")
     if g < 1:
         raise ValueError(f"groups must be a positive integer, got {g}")
     if in_axis is not None or out_axis is not None:
@@ -483,30 +479,29 @@ def _s_variance_scaling(fi, fo, scale=1.0, mode="fan_in", distribution="truncate
     return _variance_spec("variance_scaling", s / n, dist)
 
 
-def _s_lecun_normal(fi, fo, gain=1.0, *, distribution=None, preset=None):
-    dist = _distribution(distribution, preset, ("normal", "truncated_normal"), "normal")
+def _glorot_family(name, mode, fi, fo, gain, distribution, preset):
+    """LeCun (fan_in) and Glorot (fan_avg) schemes: variance gain**2 / n."""
+    uniform = name.endswith("_uniform")
+    dist = _distribution(distribution, preset, ("uniform",) if uniform else
+                         ("normal", "truncated_normal"), "uniform" if uniform else "normal")
     g = _gain(gain)
-    return _variance_spec("lecun_normal", g * g / _fan("lecun_normal", "fan_in", fi, fo), dist)
+    return _variance_spec(name, g * g / _fan(name, mode, fi, fo), dist)
+
+
+def _s_lecun_normal(fi, fo, gain=1.0, *, distribution=None, preset=None):
+    return _glorot_family("lecun_normal", "fan_in", fi, fo, gain, distribution, preset)
 
 
 def _s_lecun_uniform(fi, fo, gain=1.0, *, preset=None):
-    _distribution(None, preset, ("uniform",), "uniform")
-    g = _gain(gain)
-    return _variance_spec("lecun_uniform", g * g / _fan("lecun_uniform", "fan_in", fi, fo),
-                          "uniform")
+    return _glorot_family("lecun_uniform", "fan_in", fi, fo, gain, None, preset)
 
 
 def _s_xavier_normal(fi, fo, gain=1.0, *, distribution=None, preset=None):
-    dist = _distribution(distribution, preset, ("normal", "truncated_normal"), "normal")
-    g = _gain(gain)
-    return _variance_spec("xavier_normal", g * g / _fan("xavier_normal", "fan_avg", fi, fo), dist)
+    return _glorot_family("xavier_normal", "fan_avg", fi, fo, gain, distribution, preset)
 
 
 def _s_xavier_uniform(fi, fo, gain=1.0, *, preset=None):
-    _distribution(None, preset, ("uniform",), "uniform")
-    g = _gain(gain)
-    return _variance_spec("xavier_uniform", g * g / _fan("xavier_uniform", "fan_avg", fi, fo),
-                          "uniform")
+    return _glorot_family("xavier_uniform", "fan_avg", fi, fo, gain, None, preset)
 
 
 def _he_var(name, fi, fo, a, mode, nonlinearity):
@@ -638,8 +633,6 @@ def _builder(init: Any) -> tuple[str, Callable[..., InitSpec]]:
 
 def _spec_for(init: Any, fan_in: int, fan_out: int, kwargs: Mapping[str, Any]) -> InitSpec:
     name, build = _builder(init)
-    import inspect
-
     params = inspect.signature(build).parameters
     for k in kwargs:
         if k not in params or k in ("fi", "fo"):
@@ -649,13 +642,17 @@ def _spec_for(init: Any, fan_in: int, fan_out: int, kwargs: Mapping[str, Any]) -
     return build(fan_in, fan_out, **kwargs)
 
 
-def _nonneg_int(v: Any, name: str) -> int:
+def _int(v: Any, name: str) -> int:
     if isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {v!r}")
     try:
-        n = operator.index(v)
+        return operator.index(v)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {v!r}") from None
+
+
+def _nonneg_int(v: Any, name: str) -> int:
+    n = _int(v, name)
     if n < 0:
         raise ValueError("negative dimensions are not allowed")
     return n
@@ -1176,8 +1173,6 @@ def _geometry_for(name: str, shape: Any, layout, groups, in_axis, out_axis, torc
 
 def _make(name: str, summary: str, params_doc: str, notes: str, example: str):
     """The scheme ``name`` as a new-array function and its in-place twin ``name_``."""
-    import inspect
-
     build = _BUILDERS[name]
     sparams = [p for p in inspect.signature(build).parameters.values() if p.name not in ("fi", "fo")]
     ssig = inspect.Signature(sparams)
