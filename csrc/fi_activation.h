@@ -11,7 +11,7 @@
  * Implementation: fi_activation_kernels.h, compiled once per path (fi_activation_baseline.c,
  * fi_activation_avx2.c); fi_activation.c picks the path with fi_simd_current() (FASTINIT_SIMD,
  * fastinit.set_simd_path). Accuracy against an extended-precision reference, over dense grids,
- * tails and every binade (tests/test_activation_kernels.py): phi and phi' within 3.3 ulps of the
+ * tails and every binade (tests/test_activation_kernels.py): phi and phi' within 3.6 ulps of the
  * dtype for every activation in float64 and float32 (float64 gelu checked against mpmath, as
  * SciPy's erfcx is itself off by up to 5 ulps), except float32 gelu (4.2 ulps). Where phi'
  * crosses zero (swish, gelu, gelu_tanh) the error is relative to the size of its terms.

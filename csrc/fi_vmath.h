@@ -99,7 +99,8 @@ static inline v8f fi_log1p01_8f(v8f t) {
     return fi_sel8f(big, FI_LN2_HI_F + (FI_LN2_LO_F + l), l);
 }
 
-/* c[0] + z c[1] + ... + z^(n-1) c[n-1] by Horner's rule, float32. */
+/* c[0] + z c[1] + ... + z^(n-1) c[n-1] by Horner's rule, float32 (Estrin's scheme, as in
+ * fi_estrin4d, costs float32 erf/gelu about one ulp for no measurable gain here). */
 static inline v8f fi_horner8f(v8f z, const float *c, int n) {
     v8f p = fi_splat8f(c[n - 1]);
     for (int i = n - 2; i >= 0; i--) p = p * z + c[i];
@@ -271,6 +272,21 @@ static inline v4d fi_horner4d(v4d z, const double *c, int n) {
     for (int i = n - 2; i >= 0; i--) p = p * z + c[i];
     return p;
 }
+/* The same, n <= 32, by Estrin's scheme: pairs c[2i] + c[2i+1] z,
+ * then pairs of those with z^2, z^4, ...: a dependency chain of about 2 log2(n) operations instead
+ * of Horner's 2n, which is what limits the float64 erf/gelu kernels (1.3x faster). */
+static inline v4d fi_estrin4d(v4d z, const double *c, int n) {
+    v4d t[16], zz = z * z;
+    int m = (n + 1) / 2;
+    for (int i = 0; i < m; i++) t[i] = 2 * i + 1 < n ? z * c[2 * i + 1] + c[2 * i] : fi_splat4d(c[2 * i]);
+    while (m > 1) {
+        for (int i = 0; i < m / 2; i++) t[i] = t[2 * i] + t[2 * i + 1] * zz;
+        if (m & 1) t[m / 2] = t[m - 1];
+        m = (m + 1) / 2;
+        zz = zz * zz;
+    }
+    return t[0];
+}
 
 /* erf(x) = x P(x^2) for |x| < 1: Taylor series, 2/sqrt(pi) (-1)^k / (k! (2k+1)). */
 static const double fi_erf_taylor[19] = {
@@ -310,8 +326,9 @@ static inline v4d fi_erfcx4d(v4d a) {
     v4d mid = fi_splat4d(0.0), far = mid;
     if (!fi_all4(tail)) {
         v4d q = (a - 2.5) / (a + 2.5);
-        mid = fi_horner4d(q, fi_erfc_mid, 17) / (a * 2.0 + 1.0);
+        mid = fi_estrin4d(q, fi_erfc_mid, 17) / (a * 2.0 + 1.0);
     }
+    /* Horner here: Estrin's pairs of the large alternating coefficients lose an ulp */
     if (fi_any4(tail)) far = fi_horner4d(1.0 / (a * a), fi_erfc_tail, 13) / a;
     return fi_sel4d(tail, far, mid);
 }
@@ -333,7 +350,7 @@ static inline void fi_erf4d(v4d x, v4d *f, v4d *d) {
     v4d pm = fi_gauss4d(xc, 1.0, &n);
     v4l small = ax < 1.0;
     v4d fs = x, fl = x;
-    if (fi_any4(small)) fs = x * fi_horner4d(x * x, fi_erf_taylor, 19);
+    if (fi_any4(small)) fs = x * fi_estrin4d(x * x, fi_erf_taylor, 19);
     if (!fi_all4(small)) fl = fi_copysign4d(1.0 - fi_ldexp4d(pm, n) * fi_erfcx4d(xc), x);
     *f = fi_sel4d(small, fs, fl);
     *d = fi_ldexp4d(pm * FI_2_SQRTPI, n);
@@ -349,7 +366,7 @@ static inline void fi_ndtr_parts4d(v4d x, v4d *cdf, v4d *pm, v4d *g, v4l *n, v4l
     v4l small = ax < 1.0; /* Phi(-1) = 0.16: 1/2 + x P cancels at most 3-fold */
     v4d cs = x, cl = x;
     *g = x;
-    if (fi_any4(small)) cs = 0.5 + x * fi_horner4d(x * x, fi_phi_taylor, 16);
+    if (fi_any4(small)) cs = 0.5 + x * fi_estrin4d(x * x, fi_phi_taylor, 16);
     if (!fi_all4(small)) {
         *g = 0.5 * fi_erfcx4d(ax * FI_SQRT1_2);
         cl = 1.0 - fi_ldexp4d(*pm, *n) * *g;
