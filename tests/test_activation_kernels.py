@@ -341,3 +341,21 @@ def test_multithreaded_apply_gives_the_same_bits():
             assert np.array_equal(a, h1) and np.array_equal(b, d1)
             K.apply_mt(BWD, act.code, act.p0, z, g, a, None, threads)
             assert np.array_equal(a, b1)
+
+
+@pytest.mark.parametrize("dt", DTYPES, ids=["f32", "f64"])
+def test_flush_to_zero_left_by_another_library_is_neither_used_nor_lost(dt):
+    from fastinit import _core
+
+    z = grid(dt)
+    for name in ("sigmoid", "tanh", "gelu", "swish"):
+        act = get_activation(name)
+        clean = all_outputs(act, z)
+        assert np.any((clean != 0) & (np.abs(clean) < np.finfo(dt).tiny))  # subnormals occur
+        prev = _core._set_ftz(True)
+        try:
+            flushed = all_outputs(act, z)
+            assert _core._set_ftz(True), "the caller's flush-to-zero mode was lost"
+        finally:
+            _core._set_ftz(prev)
+        assert flushed.tobytes() == clean.tobytes(), name

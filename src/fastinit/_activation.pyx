@@ -24,6 +24,8 @@ cdef extern from "fi_activation.h" nogil:
 cdef extern from "fi_common.h" nogil:
     ctypedef void (*fi_chunk_fn)(void *ctx, int64_t chunk) noexcept nogil
     void fi_parallel_chunks(int64_t n_chunks, int n_threads, fi_chunk_fn fn, void *ctx)
+    unsigned int fi_fpenv_enter()
+    void fi_fpenv_leave(unsigned int saved)
 
 #: Number of activation codes (the C enum's FI_ACT_COUNT).
 COUNT = FI_ACT_COUNT
@@ -57,6 +59,16 @@ cdef inline void _run(int mode, fi_act act, double p0, floating *z, floating *g,
             fi_act_forward_deriv_f64(act, p0, z, a, b, n)
 
 
+cdef inline void _run_serial(int mode, fi_act act, double p0, floating *z, floating *g,
+                             floating *a, floating *b, int64_t n) noexcept nogil:
+    """_run with flush-to-zero/denormals-are-zero cleared, as fi_parallel_chunks does: a mode
+    another library left set must not flush the kernels' subnormals. The caller's mode comes
+    back afterwards."""
+    cdef unsigned int fpenv = fi_fpenv_enter()
+    _run(mode, act, p0, z, g, a, b, n)
+    fi_fpenv_leave(fpenv)
+
+
 def forward(int code, double p0, floating[::1] z not None, floating[::1] out not None):
     """out[i] = phi(z[i]); out may be z itself."""
     cdef int64_t n = z.shape[0]
@@ -65,7 +77,7 @@ def forward(int code, double p0, floating[::1] z not None, floating[::1] out not
     if n == 0:
         return
     with nogil:
-        _run(_FWD, <fi_act>code, p0, &z[0], <floating *>NULL, &out[0], <floating *>NULL, n)
+        _run_serial(_FWD, <fi_act>code, p0, &z[0], <floating *>NULL, &out[0], <floating *>NULL, n)
 
 
 def backward(int code, double p0, floating[::1] z not None, floating[::1] g not None,
@@ -77,7 +89,7 @@ def backward(int code, double p0, floating[::1] z not None, floating[::1] g not 
     if n == 0:
         return
     with nogil:
-        _run(_BWD, <fi_act>code, p0, &z[0], &g[0], &out[0], <floating *>NULL, n)
+        _run_serial(_BWD, <fi_act>code, p0, &z[0], &g[0], &out[0], <floating *>NULL, n)
 
 
 def forward_deriv(int code, double p0, floating[::1] z not None, floating[::1] out not None,
@@ -89,7 +101,7 @@ def forward_deriv(int code, double p0, floating[::1] z not None, floating[::1] o
     if n == 0:
         return
     with nogil:
-        _run(_FWD_DERIV, <fi_act>code, p0, &z[0], <floating *>NULL, &out[0], &dphi[0], n)
+        _run_serial(_FWD_DERIV, <fi_act>code, p0, &z[0], <floating *>NULL, &out[0], &dphi[0], n)
 
 
 # ---- multi-threaded: fixed chunks of CHUNK elements over fi_parallel_chunks ---------------------
