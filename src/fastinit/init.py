@@ -60,7 +60,6 @@ import numpy as np
 
 from ._generator import Generator, default_rng, stream_id, truncnorm_std
 from ._validate import _OUT_LAYOUT_MSG, check_finite, check_scale, float_dtype, normalize_size
-from .theory import variance_preserving_gain
 
 __all__ = [
     "InitSpec",
@@ -78,6 +77,18 @@ __all__ = [
     "fixup_scale",
     "fixup",
 ]
+
+
+
+def __getattr__(name: str) -> Any:
+    # variance_preserving_gain is theory's, re-exported lazily: theory imports SciPy's special
+    # functions, which a script that only draws weights does not need to load
+    if name == "variance_preserving_gain":
+        from .theory import variance_preserving_gain
+
+        return variance_preserving_gain
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _SQRT3 = math.sqrt(3.0)
 #: Keras/JAX's truncation interval (in standard deviations) for truncated normal schemes.
