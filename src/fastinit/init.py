@@ -1241,6 +1241,9 @@ def _make(name: str, summary: str, params_doc: str, notes: str, example: str):
 
 
 _COMMON_DOC = """\
+rng : None, int, sequence of ints, numpy.random.SeedSequence or fastinit.Generator, optional
+    Source of randomness. ``None`` draws from the global generator that
+    :func:`fastinit.random.seed` sets.
 layout : str, optional
     Where the channels are (:func:`compute_fans`): ``"keras"`` for arrays (dense
     ``(fan_in, fan_out)``, convolutions ``(*k, in/groups, out)``), ``"torch"`` for torch
@@ -1262,9 +1265,6 @@ shape : int or tuple of ints
 {params}
 dtype : {{np.float32, np.float64}}, default np.float32
     Output type.
-rng : None, int, sequence of ints, numpy.random.SeedSequence or fastinit.Generator, optional
-    Source of randomness. ``None`` draws from the global generator that
-    :func:`fastinit.random.seed` sets.
 {common}
 
 Returns
@@ -1297,7 +1297,7 @@ Examples
 {example}
 """
 
-_INPLACE_DOC = """{summary} (in place).
+_INPLACE_DOC = """In place: {summary}
 
 Parameters
 ----------
@@ -1307,9 +1307,6 @@ tensor : ndarray or torch.Tensor
     memory). Element ``[i, j, ...]`` receives the same value as in the new array of the same
     shape, whatever the memory order. torch is not imported unless a tensor is given.
 {params}
-rng : None, int, sequence of ints, numpy.random.SeedSequence or fastinit.Generator, optional
-    Source of randomness. ``None`` draws from the global generator that
-    :func:`fastinit.random.seed` sets.
 {common}
 
 Returns
