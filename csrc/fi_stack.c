@@ -26,6 +26,14 @@
 #include "fi_gemm.h"
 #include "fi_random_table.h"
 
+/* Large batches: the forward pass generates a layer's whole weight matrix first and then runs a
+ * BLIS-ordered product over it (a packed K x FI_STACK_CW weight panel per thread, rows of the
+ * batch in blocks of FI_STACK_MC): each z tile is loaded and stored once instead of once per
+ * weight row block, which at batch 1000 was a 2x loss. Same operations per element (one chain
+ * over k in order), so the same bits. Needs the packed panel to fit the per-thread scratch. */
+#define FI_STACK_WHOLE_B 128
+#define FI_STACK_WHOLE_BYTES ((int64_t)64 << 20)
+#define FI_STACK_MC 120        /* batch rows per block of the large-batch product (20 panels) */
 #define FI_STACK_GEN_UNIT 64   /* values per unit of a weight block's generation (2 groups) */
 #define FI_STACK_TM 48         /* rows of dW per tile (8 panels of FI_MR) */
 #define FI_STACK_GRAM_TILE 4   /* rows of a Gram matrix per unit of work */
@@ -41,6 +49,7 @@ struct fi_stack_ws {
     void *apack;           /* packed layer input (forward) or packed hprev^T (backward) */
     void *bpack_dz;        /* packed dz (backward, direct dW) */
     void *wblk[2];         /* double-buffered weight row blocks */
+    void *wfull;           /* a whole layer's weights (large batches), or NULL */
     void *bpack;           /* per thread: packed weight columns of one block */
     void *tile;            /* per thread: one dW tile */
     void *dz;              /* B x max_width */
@@ -68,6 +77,7 @@ void fi_stack_ws_free(fi_stack_ws *ws) {
     free(ws->bpack_dz);
     free(ws->wblk[0]);
     free(ws->wblk[1]);
+    free(ws->wfull);
     free(ws->bpack);
     free(ws->tile);
     free(ws->dz);
@@ -125,6 +135,8 @@ fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n
     if (blk < 4096 * 1 + 64) blk = 4096 + 64;
     ws->wblk[0] = fi_xalloc((size_t)(blk * sz), &fail);
     ws->wblk[1] = fi_xalloc((size_t)(blk * sz), &fail);
+    if (B >= FI_STACK_WHOLE_B && W * W * sz <= FI_STACK_WHOLE_BYTES)
+        ws->wfull = fi_xalloc((size_t)(W * W * sz), &fail);
     /* per thread: kc x (FI_STACK_CW or the padded width) packed columns */
     int64_t bp = 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
     ws->bpack = fi_xalloc((size_t)(bp * nt * sz), &fail);

@@ -11,6 +11,7 @@ typedef struct {
     const fi_gemm_kernels *kt;
     fi_fill_kernel fill;
     int64_t B, K, N, kc, n_chunks;
+    int whole;
     const T *hin;
     T *z, *h;
 } FI_S(fi_fwd_ctx);
@@ -42,6 +43,28 @@ static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
         else memset(c->z + r * N, 0, sizeof(T) * (size_t)N);
     }
     const int gen = L->w == NULL;
+    int64_t c_lo, c_hi;
+    fi_share(c->n_chunks, tid, nt, &c_lo, &c_hi);
+    if (c->whole) {
+        T *Wf = gen ? (L->w_cache ? (T *)L->w_cache : (T *)ws->wfull) : (T *)L->w;
+        if (gen) fi_stack_gen_share(L, c->fill, 0, K * N, (char *)Wf, sizeof(T), tid, nt);
+        fi_team_barrier(nt);
+        for (int64_t ch = c_lo; ch < c_hi; ch++) {
+            const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
+            FI_S(fi_gemm_pack_b)(Wf + c0, N, 1, K, cw, bp);
+            for (int64_t r0 = 0; r0 < B; r0 += FI_STACK_MC) {
+                const int64_t mc = B - r0 < FI_STACK_MC ? B - r0 : FI_STACK_MC;
+                FI_S(fi_gemm_packed)(c->kt, mc, cw, K, ap + r0 * K, K * FI_MR, bp, K * NR,
+                                     c->z + r0 * N + c0, N);
+            }
+            FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, c->z + c0, B, cw, N, ch);
+            for (int64_t r = 0; r < B; r++)
+                FI_S(fi_act_forward)((fi_act)L->act, L->p0, c->z + r * N + c0,
+                                     c->h + r * N + c0, cw);
+            FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 1, c->h + c0, B, cw, N, ch);
+        }
+        return;
+    }
     const int64_t nblk = (K + kc - 1) / kc;
     if (gen) {
         int64_t k0 = kc < K ? kc : K;
@@ -49,8 +72,6 @@ static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
                            sizeof(T), tid, nt);
     }
     fi_team_barrier(nt);
-    int64_t c_lo, c_hi;
-    fi_share(c->n_chunks, tid, nt, &c_lo, &c_hi);
     for (int64_t b = 0; b < nblk; b++) {
         const int64_t kb = b * kc, kcb = K - kb < kc ? K - kb : kc;
         const T *Wb = gen ? FI_S(fi_blk_target)(ws, L, b, kc, N) : (const T *)L->w + kb * N;
@@ -88,6 +109,10 @@ void FI_S(fi_stack_forward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
     c.N = L->fan_out;
     c.kc = fi_stack_kc(ws, c.N);
     c.n_chunks = (c.N + FI_STACK_CW - 1) / FI_STACK_CW;
+    /* whole-layer product: large batch, the K x CW panel fits the per-thread scratch, and the
+     * weights are given, cached, or fit the whole-layer buffer */
+    c.whole = B >= FI_STACK_WHOLE_B && c.K * FI_STACK_CW <= 4 * ws->blk_elems &&
+              (L->w || L->w_cache || (ws->wfull && c.K <= ws->max_width && c.N <= ws->max_width));
     c.hin = hin;
     c.z = z;
     c.h = h;

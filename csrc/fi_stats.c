@@ -97,6 +97,11 @@ static inline int64_t fi_bin(const double *e, int64_t nb, double v) {
             }                                                                                     \
             for (int64_t c = 0; c < cw; c++) dead += !alive[c];                                   \
         }                                                                                         \
+        /* counts and extremes of the first c8 columns in four lanes (masks are -1 when true), \
+         * the same comparisons as the scalar loop; lanes are combined in lane order */          \
+        const v4d inf4 = {INFINITY, INFINITY, INFINITY, INFINITY};                                \
+        v4d mn4 = inf4, mx4 = -inf4;                                                              \
+        v4l cz = {0}, cn = {0}, ci = {0}, cs = {0};                                               \
         for (int64_t r = 0; r < rows; r++) {                                                      \
             const T *xr = x + r * ld;                                                             \
             for (int64_t c = 0; c < c8; c += 8) {                                                 \
@@ -104,14 +109,27 @@ static inline int64_t fi_bin(const double *e, int64_t nb, double v) {
                 v4d w = {xr[c + 4], xr[c + 5], xr[c + 6], xr[c + 7]};                             \
                 s0 += u; s1 += w;                                                                 \
                 q0 += u * u; q1 += w * w;                                                         \
-                a0 += (v4d)((v4l)u & 0x7fffffffffffffffll);                                       \
-                a1 += (v4d)((v4l)w & 0x7fffffffffffffffll);                                       \
+                v4d au = (v4d)((v4l)u & 0x7fffffffffffffffll);                                    \
+                v4d aw = (v4d)((v4l)w & 0x7fffffffffffffffll);                                    \
+                a0 += au; a1 += aw;                                                               \
+                cz -= (u == 0) + (w == 0);                                                        \
+                cn -= (u != u) + (w != w);                                                        \
+                ci -= (au == inf4) + (aw == inf4);                                                \
+                cs -= ((u <= lo) | (u >= hi)) + ((w <= lo) | (w >= hi));                          \
+                v4l m = u < mn4;                                                                  \
+                mn4 = (v4d)((m & (v4l)u) | (~m & (v4l)mn4));                                      \
+                m = w < mn4;                                                                      \
+                mn4 = (v4d)((m & (v4l)w) | (~m & (v4l)mn4));                                      \
+                m = u > mx4;                                                                      \
+                mx4 = (v4d)((m & (v4l)u) | (~m & (v4l)mx4));                                      \
+                m = w > mx4;                                                                      \
+                mx4 = (v4d)((m & (v4l)w) | (~m & (v4l)mx4));                                      \
             }                                                                                     \
             for (int64_t c = c8; c < cols; c++) {                                                 \
                 double v = xr[c];                                                                 \
                 st += v; qt += v * v; at += fabs(v);                                              \
             }                                                                                     \
-            for (int64_t c = 0; c < cols; c++) {                                                  \
+            for (int64_t c = c8; c < cols; c++) {                                                 \
                 double v = xr[c];                                                                 \
                 nz += v == 0;                                                                     \
                 nnan += v != v;                                                                   \
@@ -120,7 +138,12 @@ static inline int64_t fi_bin(const double *e, int64_t nb, double v) {
                 mx = v > mx ? v : mx;                                                             \
             }                                                                                     \
             if (has_sat)                                                                          \
-                for (int64_t c = 0; c < cols; c++) nsat += (xr[c] <= lo) | (xr[c] >= hi);         \
+                for (int64_t c = c8; c < cols; c++) nsat += (xr[c] <= lo) | (xr[c] >= hi);        \
+        }                                                                                         \
+        for (int i = 0; i < 4; i++) {                                                             \
+            nz += cz[i]; nnan += cn[i]; ninf += ci[i]; nsat += cs[i];                             \
+            mn = mn4[i] < mn ? mn4[i] : mn;                                                       \
+            mx = mx4[i] > mx ? mx4[i] : mx;                                                       \
         }                                                                                         \
         double n = (double)rows * (double)cols;                                                   \
         double sum = fi_hsum4(s0 + s1) + st;                                                      \
