@@ -24,7 +24,6 @@ for OpenMP, the BLAS (threadpoolctl when installed) and torch. ``extra_info`` re
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import textwrap
@@ -231,4 +230,4 @@ if __name__ == "__main__":  # python bench/bench_stack.py: the peak-RSS table al
     for label, code in MEMORY_CASES:
         base, peak, sec = peak_rss(code)
         print(f"{label}: peak RSS {peak:.0f} MB (after imports {base:.0f} MB), {sec:.1f} s, "
-              f"max RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+              f"n_threads {NT}, load {os.getloadavg()[0]:.1f}")

@@ -673,7 +673,9 @@ def _peak_rss_mb(code: str) -> tuple[float, float]:
         import resource, numpy as np, fastinit.stack as s
         s.simulate(2, 64, batch=4, seed=0)
         print('BASE', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    """) + textwrap.dedent(code) + "\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    """) + textwrap.dedent(code) + textwrap.dedent("""
+        print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """)
     out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
                          timeout=300, check=True)
     vals = dict(line.split() for line in out.stdout.splitlines() if line[:4] in ("BASE", "PEAK"))
