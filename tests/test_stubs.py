@@ -216,7 +216,8 @@ def dataclass_problems(cls_node: ast.ClassDef, cls) -> list[str]:
         return ["the runtime class is a dataclass, the stub does not say so"]
     problems = []
     if frozen != cls.__dataclass_params__.frozen:
-        problems.append(f"frozen={frozen} in the stub, {cls.__dataclass_params__.frozen} at run time")
+        problems.append(f"frozen={frozen} in the stub, "
+                        f"{cls.__dataclass_params__.frozen} at run time")
     fields = [(n.target.id, _KINDS.POSITIONAL_OR_KEYWORD,
                _KINDS.empty if n.value is None else _eval_default(n.value))
               for n in cls_node.body if isinstance(n, ast.AnnAssign)]
@@ -285,7 +286,8 @@ def module_problems(modname: str, *, allow_ellipsis: bool) -> list[str]:
         runtime_names = {n for n, v in vars(mod).items()
                          if not n.startswith("__") and not isinstance(v, types.ModuleType)}
     stub_names = stub.public_names()
-    problems += [f"{n}: at run time, missing from the stub" for n in sorted(runtime_names - stub_names)]
+    problems += [f"{n}: at run time, missing from the stub"
+                 for n in sorted(runtime_names - stub_names)]
     problems += [f"{n}: in the stub, not a public name at run time"
                  for n in sorted(stub_names - runtime_names)]
     for name in sorted(stub_names & runtime_names):
@@ -400,7 +402,8 @@ def test_checker_ellipsis_and_overloads():
           "@overload\ndef f(shape, gain=1.0, *, dtype=np.float32, rng=None): ...\n")
     assert _problems_of(ok, _sample) == []
     # the last (general) overload must carry every default
-    bad = ok.rsplit("@overload", 1)[0] + "@overload\ndef f(shape, gain=1.0, *, dtype=np.float32, rng): ...\n"
+    bad = (ok.rsplit("@overload", 1)[0]
+           + "@overload\ndef f(shape, gain=1.0, *, dtype=np.float32, rng): ...\n")
     assert any("overload 2" in p for p in _problems_of(bad, _sample))
     assert _problems_of("def f(shape, gain=1.0, *, dtype=np.float32, rng=None): ...\n" * 2,
                         _sample) == ["defined 2 times without @overload"]

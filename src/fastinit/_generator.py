@@ -21,6 +21,7 @@ from ._validate import (
     check_n_threads,
     check_out,
     check_scale,
+    check_truncation,
     flat_view,
     float_dtype,
     normalize_size,
@@ -387,12 +388,7 @@ class Generator:
         """
         loc = check_finite(loc, "loc")
         scale = check_scale(scale)
-        try:
-            fa, fb = float(a), float(b)
-        except (TypeError, ValueError):
-            raise TypeError("a and b must be real scalars") from None
-        if math.isnan(fa) or math.isnan(fb) or not fa < fb:
-            raise ValueError("a >= b")
+        fa, fb = check_truncation(a, b)
         if scale == 0:
             raise ValueError("scale must be positive for a truncated normal")
         if unit_variance:

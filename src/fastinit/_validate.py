@@ -20,6 +20,8 @@ __all__ = [
     "check_scale",
     "check_finite",
     "check_n_threads",
+    "check_truncation",
+    "positive_int",
 ]
 
 _OUT_LAYOUT_MSG = (
@@ -122,6 +124,38 @@ def check_scale(value: Any, name: str = "scale") -> float:
     v = check_finite(value, name)
     if v < 0 or math.copysign(1.0, v) < 0:
         raise ValueError(f"{name} < 0")
+    return v
+
+
+def check_truncation(a: Any, b: Any) -> tuple[float, float]:
+    """Truncation bounds ``a < b`` as floats (either may be infinite), else NumPy-style errors.
+
+    Non-numbers raise ``TypeError("a and b must be real scalars")``; ``a >= b`` or a NaN bound
+    raises ``ValueError("a >= b")``.
+    """
+    try:
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        raise TypeError("a and b must be real scalars") from None
+    if math.isnan(fa) or math.isnan(fb) or not fa < fb:
+        raise ValueError("a >= b")
+    return fa, fb
+
+
+def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools rejected), else TypeError/ValueError naming
+    ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if v < 0:
+        raise ValueError(f"{name} must be >= {minimum}, got {v} "
+                         "(negative dimensions are not allowed)")
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
 
 

@@ -59,7 +59,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ._generator import Generator, default_rng, stream_id, truncnorm_std
-from ._validate import _OUT_LAYOUT_MSG, check_finite, check_scale, float_dtype, normalize_size
+from ._validate import (_OUT_LAYOUT_MSG, check_finite, check_scale, check_truncation, float_dtype,
+                        normalize_size)
 
 __all__ = [
     "InitSpec",
@@ -470,12 +471,7 @@ def _s_uniform(fi, fo, low=-0.05, high=0.05):
 
 def _s_truncated_normal(fi, fo, mean=0.0, std=1.0, a=-2.0, b=2.0, unit_variance=False):
     loc, scale = check_finite(mean, "mean"), check_scale(std, "std")
-    try:
-        fa, fb = float(a), float(b)
-    except (TypeError, ValueError):
-        raise TypeError("a and b must be real scalars") from None
-    if math.isnan(fa) or math.isnan(fb) or not fa < fb:
-        raise ValueError("a >= b")
+    fa, fb = check_truncation(a, b)
     if scale == 0:
         return InitSpec("truncated_normal", "constant", value=loc, loc=loc)
     if unit_variance:

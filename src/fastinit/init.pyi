@@ -44,7 +44,8 @@ def variance_preserving_gain(
 @overload
 def compute_fans(shape: _ShapeLike, layout: _Layout | None = None, groups: int = 1, *,
                  in_axis: int | None = None, out_axis: int | None = None,
-                 torch_compat: bool = False, explain: Literal[False] = False) -> tuple[int, int]: ...
+                 torch_compat: bool = False,
+                 explain: Literal[False] = False) -> tuple[int, int]: ...
 @overload
 def compute_fans(shape: _ShapeLike, layout: _Layout | None = None, groups: int = 1, *,
                  in_axis: int | None = None, out_axis: int | None = None,

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
-from fastinit._validate import check_n_threads, float_dtype  # noqa: F401  (re-exported)
+# re-exported for the experiment modules
+from fastinit._validate import check_n_threads, float_dtype, positive_int  # noqa: F401
 
 DTYPES = ("float32", "float64")
-
-
-def positive_int(value, name, *, minimum=1):
-    """`value` as an int >= `minimum`, or TypeError/ValueError naming `name`."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if v < 0:
-        raise ValueError(f"{name} must be >= {minimum}, got {v} (negative dimensions are not allowed)")
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    return v
 
 
 def int_list(values, name, *, minimum=1):
