@@ -18,88 +18,131 @@
 #define FI_PIO2 1.57079632679489661923
 
 /* ln(x) for normal x > 0 (float32): x = m 2^e with m in [sqrt(1/2), sqrt(2)),
- * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716, series to s^9. */
+ * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716, series to s^9.
+ * The _n variants work on n independent vectors in place, every step applied to all n before the
+ * next (the same operations per lane, so the same bits): n interleaved dependency chains keep the
+ * pipelined units busy where one chain would wait on latencies. n is a compile-time constant at
+ * every call (the loops unroll fully). */
+#define FI_NMAX 8
+#define FI_EACH(k, n) _Pragma("GCC unroll 8") for (int k = 0; k < (n); k++)
+static inline __attribute__((always_inline)) void fi_log8f_n(v8f *x, int n) {
+    v8f s[FI_NMAX], s2[FI_NMAX], p[FI_NMAX];
+    v8i e[FI_NMAX];
+    FI_EACH(k, n) {
+        v8i bits = (v8i)x[k];
+        e[k] = ((bits >> 23) & 0xff) - 127;
+        v8f m = (v8f)((bits & 0x7fffff) | 0x3f800000);
+        v8i big = m > FI_SQRT2F;
+        m = fi_sel8f(big, m * 0.5f, m);
+        e[k] = e[k] - big; /* big is -1 where true */
+        s[k] = (m - 1.0f) / (m + 1.0f);
+    }
+    FI_EACH(k, n) s2[k] = s[k] * s[k];
+    FI_EACH(k, n) p[k] = s2[k] * (float)(1.0 / 9.0) + (float)(1.0 / 7.0);
+    FI_EACH(k, n) p[k] = p[k] * s2[k] + (float)(1.0 / 5.0);
+    FI_EACH(k, n) p[k] = p[k] * s2[k] + (float)(1.0 / 3.0);
+    FI_EACH(k, n) p[k] = p[k] * s2[k] + 1.0f;
+    FI_EACH(k, n) {
+        v8f lnm = (s[k] + s[k]) * p[k];
+        v8f ef = fi_i32_to_f32(e[k]);
+        x[k] = ef * FI_LN2_HI_F + (ef * FI_LN2_LO_F + lnm);
+    }
+}
 static inline v8f fi_log8f(v8f x) {
-    v8i bits = (v8i)x;
-    v8i e = ((bits >> 23) & 0xff) - 127;
-    v8f m = (v8f)((bits & 0x7fffff) | 0x3f800000);
-    v8i big = m > FI_SQRT2F;
-    m = fi_sel8f(big, m * 0.5f, m);
-    e = e - big; /* big is -1 where true */
-    v8f s = (m - 1.0f) / (m + 1.0f);
-    v8f s2 = s * s;
-    v8f p = s2 * (float)(1.0 / 9.0) + (float)(1.0 / 7.0);
-    p = p * s2 + (float)(1.0 / 5.0);
-    p = p * s2 + (float)(1.0 / 3.0);
-    p = p * s2 + 1.0f;
-    v8f lnm = (s + s) * p;
-    v8f ef = fi_i32_to_f32(e);
-    return ef * FI_LN2_HI_F + (ef * FI_LN2_LO_F + lnm);
+    fi_log8f_n(&x, 1);
+    return x;
 }
 
-/* ln(x) for normal x > 0 (float64), series to s^21. */
+/* ln(x) for normal x > 0 (float64), series to s^21; n vectors in place as fi_log8f_n. */
+static inline __attribute__((always_inline)) void fi_log4d_n(v4d *x, int n) {
+    static const double c[10] = {1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0,
+                                 1.0 / 9.0,  1.0 / 7.0,  1.0 / 5.0,  1.0 / 3.0,  1.0};
+    v4d s[FI_NMAX], s2[FI_NMAX], p[FI_NMAX];
+    v4l e[FI_NMAX];
+    FI_EACH(k, n) {
+        v4l bits = (v4l)x[k];
+        e[k] = ((bits >> 52) & 0x7ff) - 1023;
+        v4d m = (v4d)((bits & 0xfffffffffffffll) | 0x3ff0000000000000ll);
+        v4l big = m > FI_SQRT2;
+        m = fi_sel4d(big, m * 0.5, m);
+        e[k] = e[k] - big;
+        s[k] = (m - 1.0) / (m + 1.0);
+    }
+    FI_EACH(k, n) s2[k] = s[k] * s[k];
+    FI_EACH(k, n) p[k] = s2[k] * (1.0 / 21.0) + c[0];
+#pragma GCC unroll 10
+    for (int i = 1; i < 10; i++) FI_EACH(k, n) p[k] = p[k] * s2[k] + c[i];
+    FI_EACH(k, n) {
+        v4d lnm = (s[k] + s[k]) * p[k];
+        v4d ef = fi_i51_to_f64(e[k]);
+        x[k] = ef * FI_LN2_HI + (ef * FI_LN2_LO + lnm);
+    }
+}
 static inline v4d fi_log4d(v4d x) {
-    v4l bits = (v4l)x;
-    v4l e = ((bits >> 52) & 0x7ff) - 1023;
-    v4d m = (v4d)((bits & 0xfffffffffffffll) | 0x3ff0000000000000ll);
-    v4l big = m > FI_SQRT2;
-    m = fi_sel4d(big, m * 0.5, m);
-    e = e - big;
-    v4d s = (m - 1.0) / (m + 1.0);
-    v4d s2 = s * s;
-    v4d p = s2 * (1.0 / 21.0) + (1.0 / 19.0);
-    p = p * s2 + (1.0 / 17.0);
-    p = p * s2 + (1.0 / 15.0);
-    p = p * s2 + (1.0 / 13.0);
-    p = p * s2 + (1.0 / 11.0);
-    p = p * s2 + (1.0 / 9.0);
-    p = p * s2 + (1.0 / 7.0);
-    p = p * s2 + (1.0 / 5.0);
-    p = p * s2 + (1.0 / 3.0);
-    p = p * s2 + 1.0;
-    v4d lnm = (s + s) * p;
-    v4d ef = fi_i51_to_f64(e);
-    return ef * FI_LN2_HI + (ef * FI_LN2_LO + lnm);
+    fi_log4d_n(&x, 1);
+    return x;
 }
 
-/* sin and cos of a = t * pi/2 for t in [-1/2, 1/2] (|a| <= pi/4), float32. */
+/* sin and cos of a = t * pi/2 for t in [-1/2, 1/2] (|a| <= pi/4), float32; n vectors (t is
+ * overwritten with sin, c receives cos), interleaved as fi_log8f_n. */
+static inline __attribute__((always_inline)) void fi_sincos_halfpi8f_n(v8f *t, v8f *c, int n) {
+    v8f a[FI_NMAX], a2[FI_NMAX], ps[FI_NMAX], pc[FI_NMAX];
+    FI_EACH(k, n) a[k] = t[k] * FI_PIO2F;
+    FI_EACH(k, n) a2[k] = a[k] * a[k];
+    FI_EACH(k, n) {
+        ps[k] = a2[k] * (float)(1.0 / 362880.0) + (float)(-1.0 / 5040.0);
+        pc[k] = a2[k] * (float)(-1.0 / 3628800.0) + (float)(1.0 / 40320.0);
+    }
+    FI_EACH(k, n) {
+        ps[k] = ps[k] * a2[k] + (float)(1.0 / 120.0);
+        pc[k] = pc[k] * a2[k] + (float)(-1.0 / 720.0);
+    }
+    FI_EACH(k, n) {
+        ps[k] = ps[k] * a2[k] + (float)(-1.0 / 6.0);
+        pc[k] = pc[k] * a2[k] + (float)(1.0 / 24.0);
+    }
+    FI_EACH(k, n) {
+        ps[k] = ps[k] * a2[k] + 1.0f;
+        pc[k] = pc[k] * a2[k] + -0.5f;
+    }
+    FI_EACH(k, n) {
+        t[k] = a[k] * ps[k];
+        c[k] = pc[k] * a2[k] + 1.0f;
+    }
+}
 static inline void fi_sincos_halfpi8f(v8f t, v8f *s, v8f *c) {
-    v8f a = t * FI_PIO2F;
-    v8f a2 = a * a;
-    v8f ps = a2 * (float)(1.0 / 362880.0) + (float)(-1.0 / 5040.0);
-    ps = ps * a2 + (float)(1.0 / 120.0);
-    ps = ps * a2 + (float)(-1.0 / 6.0);
-    ps = ps * a2 + 1.0f;
-    *s = a * ps;
-    v8f pc = a2 * (float)(-1.0 / 3628800.0) + (float)(1.0 / 40320.0);
-    pc = pc * a2 + (float)(-1.0 / 720.0);
-    pc = pc * a2 + (float)(1.0 / 24.0);
-    pc = pc * a2 + -0.5f;
-    *c = pc * a2 + 1.0f;
+    fi_sincos_halfpi8f_n(&t, c, 1);
+    *s = t;
 }
 
 /* Same in float64 (series to a^17 and a^18). */
+static inline __attribute__((always_inline)) void fi_sincos_halfpi4d_n(v4d *t, v4d *c, int n) {
+    static const double cs[8] = {1.0 / 6227020800.0, -1.0 / 39916800.0, 1.0 / 362880.0,
+                                 -1.0 / 5040.0,      1.0 / 120.0,       -1.0 / 6.0,
+                                 1.0,                0.0};
+    static const double cc[8] = {-1.0 / 87178291200.0, 1.0 / 479001600.0, -1.0 / 3628800.0,
+                                 1.0 / 40320.0,        -1.0 / 720.0,       1.0 / 24.0,
+                                 -0.5,                 1.0};
+    v4d a[FI_NMAX], a2[FI_NMAX], ps[FI_NMAX], pc[FI_NMAX];
+    FI_EACH(k, n) a[k] = t[k] * FI_PIO2;
+    FI_EACH(k, n) a2[k] = a[k] * a[k];
+    FI_EACH(k, n) {
+        ps[k] = a2[k] * (1.0 / 355687428096000.0) + (-1.0 / 1307674368000.0);
+        pc[k] = a2[k] * (-1.0 / 6402373705728000.0) + (1.0 / 20922789888000.0);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 7; i++) FI_EACH(k, n) {
+        ps[k] = ps[k] * a2[k] + cs[i];
+        pc[k] = pc[k] * a2[k] + cc[i];
+    }
+    FI_EACH(k, n) {
+        t[k] = a[k] * ps[k];
+        c[k] = pc[k] * a2[k] + cc[7];
+    }
+}
 static inline void fi_sincos_halfpi4d(v4d t, v4d *s, v4d *c) {
-    v4d a = t * FI_PIO2;
-    v4d a2 = a * a;
-    v4d ps = a2 * (1.0 / 355687428096000.0) + (-1.0 / 1307674368000.0);
-    ps = ps * a2 + (1.0 / 6227020800.0);
-    ps = ps * a2 + (-1.0 / 39916800.0);
-    ps = ps * a2 + (1.0 / 362880.0);
-    ps = ps * a2 + (-1.0 / 5040.0);
-    ps = ps * a2 + (1.0 / 120.0);
-    ps = ps * a2 + (-1.0 / 6.0);
-    ps = ps * a2 + 1.0;
-    *s = a * ps;
-    v4d pc = a2 * (-1.0 / 6402373705728000.0) + (1.0 / 20922789888000.0);
-    pc = pc * a2 + (-1.0 / 87178291200.0);
-    pc = pc * a2 + (1.0 / 479001600.0);
-    pc = pc * a2 + (-1.0 / 3628800.0);
-    pc = pc * a2 + (1.0 / 40320.0);
-    pc = pc * a2 + (-1.0 / 720.0);
-    pc = pc * a2 + (1.0 / 24.0);
-    pc = pc * a2 + -0.5;
-    *c = pc * a2 + 1.0;
+    fi_sincos_halfpi4d_n(&t, c, 1);
+    *s = t;
 }
 
 /* Inverse of the standard normal CDF for 0 < p <= 1/2 (and a little above), float64:

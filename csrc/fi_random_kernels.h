@@ -116,60 +116,100 @@ static inline void FI_K(xf_uniform_f64)(const uint32_t *X, const fi_dist_params 
 }
 
 /* Box-Muller on (a, b): radius from a (u1 in (0, 1], no log(0)), angle from the top 24 bits of b
- * reduced exactly to a quadrant q and t in (-1/2, 1/2). */
+ * reduced exactly to a quadrant q and t in (-1/2, 1/2). n independent vectors at once, each step
+ * on all n before the next (same operations per lane as one at a time: same bits). */
+static inline __attribute__((always_inline)) void FI_K(box_muller8f_n)(const v8u *a, const v8u *b,
+                                                                      v8f *zc, v8f *zs, int n) {
+    v8f r[FI_NMAX], s[FI_NMAX], c[FI_NMAX];
+    v8i q[FI_NMAX];
+    FI_EACH(k, n) r[k] = fi_u32_to_f32(a[k]) * 0x1p-32f + 0x1p-33f;
+    fi_log8f_n(r, n);
+    FI_EACH(k, n) {
+        r[k] = fi_sqrt8f(r[k] * -2.0f);
+        v8u w = (b[k] >> 8) + (1u << 21);
+        q[k] = (v8i)((w >> 22) & 3u);
+        s[k] = (fi_i32_to_f32((v8i)(w & 0x3fffffu)) + 0.5f) * 0x1p-22f - 0.5f;
+    }
+    fi_sincos_halfpi8f_n(s, c, n);
+    FI_EACH(k, n) {
+        v8i swap = (q[k] & 1) != 0;
+        v8f X = fi_sel8f(swap, s[k], c[k]), Y = fi_sel8f(swap, c[k], s[k]);
+        v8i negc = (q[k] == 1) | (q[k] == 2), negs = q[k] >= 2;
+        const v8i sign = (v8i){0} + (int32_t)0x80000000;
+        zc[k] = r[k] * (v8f)((v8i)X ^ (negc & sign));
+        zs[k] = r[k] * (v8f)((v8i)Y ^ (negs & sign));
+    }
+}
 static inline void FI_K(box_muller8f)(v8u a, v8u b, v8f *zc, v8f *zs) {
-    v8f u1 = fi_u32_to_f32(a) * 0x1p-32f + 0x1p-33f;
-    v8f r = fi_sqrt8f(fi_log8f(u1) * -2.0f);
-    v8u w = (b >> 8) + (1u << 21);
-    v8i q = (v8i)((w >> 22) & 3u);
-    v8f t = (fi_i32_to_f32((v8i)(w & 0x3fffffu)) + 0.5f) * 0x1p-22f - 0.5f;
-    v8f s, c;
-    fi_sincos_halfpi8f(t, &s, &c);
-    v8i swap = (q & 1) != 0;
-    v8f X = fi_sel8f(swap, s, c), Y = fi_sel8f(swap, c, s);
-    v8i negc = (q == 1) | (q == 2), negs = q >= 2;
-    const v8i sign = (v8i){0} + (int32_t)0x80000000;
-    *zc = r * (v8f)((v8i)X ^ (negc & sign));
-    *zs = r * (v8f)((v8i)Y ^ (negs & sign));
+    FI_K(box_muller8f_n)(&a, &b, zc, zs, 1);
 }
 
+static inline __attribute__((always_inline)) void FI_K(box_muller4d_n)(const v4q *a, const v4q *b,
+                                                                      v4d *zc, v4d *zs, int n) {
+    v4d r[FI_NMAX], s[FI_NMAX], c[FI_NMAX];
+    v4l q[FI_NMAX];
+    FI_EACH(k, n) r[k] = fi_u53_to_f64(a[k] >> 11) * 0x1p-53 + 0x1p-54;
+    fi_log4d_n(r, n);
+    FI_EACH(k, n) {
+        r[k] = fi_sqrt4d(r[k] * -2.0);
+        v4q w = (b[k] >> 11) + (1ull << 50);
+        q[k] = (v4l)((w >> 51) & 3u);
+        s[k] = (fi_u52_to_f64(w & ((1ull << 51) - 1)) + 0.5) * 0x1p-51 - 0.5;
+    }
+    fi_sincos_halfpi4d_n(s, c, n);
+    FI_EACH(k, n) {
+        v4l swap = (q[k] & 1) != 0;
+        v4d X = fi_sel4d(swap, s[k], c[k]), Y = fi_sel4d(swap, c[k], s[k]);
+        v4l negc = (q[k] == 1) | (q[k] == 2), negs = q[k] >= 2;
+        const v4l sign = (v4l){0} + (int64_t)0x8000000000000000ull;
+        zc[k] = r[k] * (v4d)((v4l)X ^ (negc & sign));
+        zs[k] = r[k] * (v4d)((v4l)Y ^ (negs & sign));
+    }
+}
 static inline void FI_K(box_muller4d)(v4q a, v4q b, v4d *zc, v4d *zs) {
-    v4d u1 = fi_u53_to_f64(a >> 11) * 0x1p-53 + 0x1p-54;
-    v4d r = fi_sqrt4d(fi_log4d(u1) * -2.0);
-    v4q w = (b >> 11) + (1ull << 50);
-    v4l q = (v4l)((w >> 51) & 3u);
-    v4d t = (fi_u52_to_f64(w & ((1ull << 51) - 1)) + 0.5) * 0x1p-51 - 0.5;
-    v4d s, c;
-    fi_sincos_halfpi4d(t, &s, &c);
-    v4l swap = (q & 1) != 0;
-    v4d X = fi_sel4d(swap, s, c), Y = fi_sel4d(swap, c, s);
-    v4l negc = (q == 1) | (q == 2), negs = q >= 2;
-    const v4l sign = (v4l){0} + (int64_t)0x8000000000000000ull;
-    *zc = r * (v4d)((v4l)X ^ (negc & sign));
-    *zs = r * (v4d)((v4l)Y ^ (negs & sign));
+    FI_K(box_muller4d_n)(&a, &b, zc, zs, 1);
 }
 
-static inline void FI_K(xf_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out_) {
-    float *out = (float *)out_;
+/* Normals of NG consecutive groups (X: 32 NG words, out: contiguous). */
+static inline __attribute__((always_inline)) void FI_K(xn_normal_f32)(const uint32_t *X,
+                                                                     const fi_dist_params *p,
+                                                                     float *out, int NG) {
     const float loc = (float)p->loc, scale = (float)p->scale;
-    for (int pair = 0; pair < 2; pair++) {
-        v8f zc, zs;
-        FI_K(box_muller8f)(fi_load8u(X + 16 * pair), fi_load8u(X + 16 * pair + 8), &zc, &zs);
-        fi_store8f(out + 16 * pair, zc * scale + loc);
-        fi_store8f(out + 16 * pair + 8, zs * scale + loc);
+    v8u a[FI_NMAX], b[FI_NMAX];
+    v8f zc[FI_NMAX], zs[FI_NMAX];
+    FI_EACH(k, 2 * NG) { /* k = 2 group + pair */
+        a[k] = fi_load8u(X + 16 * k);
+        b[k] = fi_load8u(X + 16 * k + 8);
+    }
+    FI_K(box_muller8f_n)(a, b, zc, zs, 2 * NG);
+    FI_EACH(k, 2 * NG) {
+        fi_store8f(out + 16 * k, zc[k] * scale + loc);
+        fi_store8f(out + 16 * k + 8, zs[k] * scale + loc);
     }
 }
+static inline void FI_K(xf_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out) {
+    FI_K(xn_normal_f32)(X, p, (float *)out, 1);
+}
 
-static inline void FI_K(xf_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out_) {
-    double *out = (double *)out_;
-    for (int half = 0; half < 2; half++) {
-        v4q a = fi_join64(X, X + 8, half);        /* 64-bit row 0: radius */
-        v4q b = fi_join64(X + 16, X + 24, half);  /* 64-bit row 1: angle */
-        v4d zc, zs;
-        FI_K(box_muller4d)(a, b, &zc, &zs);
-        fi_store4d(out + 4 * half, zc * p->scale + p->loc);
-        fi_store4d(out + 8 + 4 * half, zs * p->scale + p->loc);
+static inline __attribute__((always_inline)) void FI_K(xn_normal_f64)(const uint32_t *X,
+                                                                     const fi_dist_params *p,
+                                                                     double *out, int NG) {
+    v4q a[FI_NMAX], b[FI_NMAX];
+    v4d zc[FI_NMAX], zs[FI_NMAX];
+    FI_EACH(k, 2 * NG) { /* k = 2 group + half */
+        const uint32_t *Xg = X + FI_GROUP_WORDS * (k >> 1);
+        a[k] = fi_join64(Xg, Xg + 8, k & 1);       /* 64-bit row 0: radius */
+        b[k] = fi_join64(Xg + 16, Xg + 24, k & 1); /* 64-bit row 1: angle */
     }
+    FI_K(box_muller4d_n)(a, b, zc, zs, 2 * NG);
+    FI_EACH(k, 2 * NG) {
+        double *o = out + 16 * (k >> 1) + 4 * (k & 1);
+        fi_store4d(o, zc[k] * p->scale + p->loc);
+        fi_store4d(o + 8, zs[k] * p->scale + p->loc);
+    }
+}
+static inline void FI_K(xf_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out) {
+    FI_K(xn_normal_f64)(X, p, (double *)out, 1);
 }
 
 /* Truncated normal by inverse CDF from u in (0, 1): the lower tail uses p = pa + u mass, the upper
@@ -322,8 +362,34 @@ FI_PLAIN_XG(normal_f64)
 FI_PLAIN_XG(truncnorm_f32)
 FI_PLAIN_XG(truncnorm_f64)
 
+/* Transforms of FI_ILP whole consecutive groups into contiguous output: the normals interleave
+ * their groups' Box-Muller chains, the others go group by group. */
+#define FI_LOOP_XG(NAME, VPG, T)                                                                 \
+    static inline void FI_K(xi_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
+                                       const fi_stream_id *s, uint64_t g) {                      \
+        for (int j = 0; j < FI_ILP; j++)                                                         \
+            FI_K(xg_##NAME)(X + FI_GROUP_WORDS * j, p, (T *)out + (VPG) * j, s, g + (uint64_t)j); \
+    }
+FI_LOOP_XG(raw, 32, uint32_t)
+FI_LOOP_XG(uniform_f32, 32, float)
+FI_LOOP_XG(uniform_f64, 16, double)
+FI_LOOP_XG(truncnorm_f32, 32, float)
+FI_LOOP_XG(truncnorm_f64, 16, double)
+FI_LOOP_XG(truncrej_f32, 32, float)
+FI_LOOP_XG(truncrej_f64, 16, double)
+static inline void FI_K(xi_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out,
+                                       const fi_stream_id *s, uint64_t g) {
+    (void)s; (void)g;
+    FI_K(xn_normal_f32)(X, p, (float *)out, FI_ILP);
+}
+static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out,
+                                       const fi_stream_id *s, uint64_t g) {
+    (void)s; (void)g;
+    FI_K(xn_normal_f64)(X, p, (double *)out, FI_ILP);
+}
+
 /* ---- fills: values v0 .. v0+n-1; partial groups at either end go through a scratch group ---- */
-#define FI_DEFINE_FILL(NAME, VPG, T, XFORM)                                                       \
+#define FI_DEFINE_FILL(NAME, VPG, T, XFORM, XFORM_ILP)                                                     \
     static void FI_K(NAME)(const fi_stream_id *s, uint64_t v0, int64_t n,                         \
                            const fi_dist_params *p, void *out_) {                                 \
         T *out = (T *)out_;                                                                       \
@@ -333,6 +399,13 @@ FI_PLAIN_XG(truncnorm_f64)
         FI_ALIGN32 T tmp[VPG];                                                                    \
         while (n > 0) {                                                                           \
             FI_K(philox_groups)(s, g, X);                                                         \
+            if (off == 0 && n >= FI_ILP * (VPG)) {                                                \
+                XFORM_ILP(X, p, out, s, g);                                                       \
+                out += FI_ILP * (VPG);                                                            \
+                n -= FI_ILP * (VPG);                                                              \
+                g += FI_ILP;                                                                      \
+                continue;                                                                         \
+            }                                                                                     \
             for (int j = 0; j < FI_ILP && n > 0; j++) {                                           \
                 const uint32_t *Xj = X + FI_GROUP_WORDS * j;                                      \
                 if (off == 0 && n >= (VPG)) {                                                     \
@@ -353,15 +426,15 @@ FI_PLAIN_XG(truncnorm_f64)
         }                                                                                         \
     }
 
-FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw))
-FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32))
-FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64))
-FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32))
-FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64))
-FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32))
-FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64))
-FI_DEFINE_FILL(fill_truncrej_f32, 32, float, FI_K(xg_truncrej_f32))
-FI_DEFINE_FILL(fill_truncrej_f64, 16, double, FI_K(xg_truncrej_f64))
+FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw), FI_K(xi_raw))
+FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32), FI_K(xi_uniform_f32))
+FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64), FI_K(xi_uniform_f64))
+FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32), FI_K(xi_normal_f32))
+FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64), FI_K(xi_normal_f64))
+FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32), FI_K(xi_truncnorm_f32))
+FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64), FI_K(xi_truncnorm_f64))
+FI_DEFINE_FILL(fill_truncrej_f32, 32, float, FI_K(xg_truncrej_f32), FI_K(xi_truncrej_f32))
+FI_DEFINE_FILL(fill_truncrej_f64, 16, double, FI_K(xg_truncrej_f64), FI_K(xi_truncrej_f64))
 
 /* The method is a function of the interval alone, so every path and thread count agrees. */
 static void FI_K(fill_truncnorm_f32)(const fi_stream_id *s, uint64_t v0, int64_t n,
