@@ -29,7 +29,6 @@ and numbers are in fi_gemm.h.
 from __future__ import annotations
 
 import math
-import operator
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ import numpy as np
 
 from . import _stack
 from ._generator import Generator, _seed_sequence, stream_id
-from ._validate import check_n_threads, float_dtype
+from ._validate import check_n_threads, float_dtype, positive_int
 from .activations import Activation, get_activation
 
 __all__ = ["StackResult", "simulate", "propagate", "STAT_NAMES"]
@@ -243,28 +242,15 @@ def _pick_rows(depth: int, max_rows: int) -> list:
 
 # ---- argument checks ------------------------------------------------------------------------------
 
-def _positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    # the same check as fastinit.experiments._common.positive_int: to move to _validate.py
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    return v
-
-
 def _widths(width: Any, depth: int) -> tuple:
     if isinstance(width, (list, tuple, np.ndarray)):
-        ws = tuple(_positive_int(w, "width") for w in width)
+        ws = tuple(positive_int(w, "width") for w in width)
         if len(ws) != depth + 1:
             raise ValueError(
                 f"width must be an int or a sequence of depth + 1 = {depth + 1} sizes "
                 f"(input first), got {len(ws)}")
         return ws
-    return (_positive_int(width, "width"),) * (depth + 1)
+    return (positive_int(width, "width"),) * (depth + 1)
 
 
 def _choice(value: Any, valid: tuple, name: str) -> str:
@@ -665,7 +651,7 @@ def _checkpoint(value: Any, depth: int) -> int | None:
         return None
     if value == "auto" or value is True:
         return max(1, int(math.isqrt(depth)))
-    return _positive_int(value, "checkpoint_every")
+    return positive_int(value, "checkpoint_every")
 
 
 # ---- public API ----------------------------------------------------------------------------------------
@@ -771,7 +757,7 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
     True
     """
     t0 = time.perf_counter()
-    depth = _positive_int(depth, "depth")
+    depth = positive_int(depth, "depth")
     widths = _widths(width, depth)
     act = get_activation(activation, **dict(activation_kwargs or {}))
     loss = _choice(loss, _LOSSES, "loss")
@@ -794,7 +780,7 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
         batch = xa.shape[0]
     else:
         dt = float_dtype(np.float32 if dtype is None else dtype, "simulate")
-        batch = _positive_int(batch, "batch")
+        batch = positive_int(batch, "batch")
         xa = None
     pr = _pairs(pairs, batch)
     ck = _checkpoint(checkpoint_every, depth)
@@ -802,7 +788,7 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
     if xa is None:
         xa = Generator(seed_seq, stream_id("inputs", 0)).standard_normal((batch, widths[0]),
                                                                          dtype=dt)
-    budget = DEFAULT_WEIGHT_CACHE if weight_cache is None else _positive_int(
+    budget = DEFAULT_WEIGHT_CACHE if weight_cache is None else positive_int(
         weight_cache, "weight_cache", minimum=0)
     cache = budget if backward and dist >= 0 and not ck else 0
     pred = _theory(act, specs, widths, bias_std, xa, pr) if theory else None
