@@ -54,6 +54,48 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
         c3 = lo0_;                                                                             \
     } while (0)
 
+#if defined(__AVX2__)
+/* AVX2: each state row is kept as two vectors of 64-bit lanes, even words and odd words each in
+ * the low half of a lane (the high halves hold garbage that no step reads: vpmuludq takes the
+ * low 32 bits, the outputs keep them). The 64-bit product then is the (hi, lo) pair as it is:
+ * one multiply and one shift per product instead of two multiplies, three shifts and two
+ * blends for 8 lanes. Same words. */
+#define FI_PHILOX_ROUND64(c0, c1, c2, c3, k0v, k1v)                                            \
+    do {                                                                                       \
+        __m256i p0_ = _mm256_mul_epu32(c0, m0), p1_ = _mm256_mul_epu32(c2, m1);                \
+        c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1_, 32), c1), k0v);          \
+        c1 = p1_;                                                                              \
+        c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0_, 32), c3), k1v);          \
+        c3 = p0_;                                                                              \
+    } while (0)
+static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+    const __m256i m0 = _mm256_set1_epi32((int)FI_PHILOX_M0), m1 = _mm256_set1_epi32((int)FI_PHILOX_M1);
+    const __m256i ev = _mm256_setr_epi64x(0, 2, 4, 6), od = _mm256_setr_epi64x(1, 3, 5, 7);
+    uint32_t k0 = s->key[0], k1 = s->key[1];
+    for (int j = 0; j < FI_ILP; j++, X += FI_GROUP_WORDS) {
+        uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
+        /* rows 0..3, even (e) and odd (o) lanes */
+        __m256i e0 = _mm256_add_epi64(ev, _mm256_set1_epi64x((uint32_t)b0));
+        __m256i o0 = _mm256_add_epi64(od, _mm256_set1_epi64x((uint32_t)b0));
+        __m256i e1 = _mm256_set1_epi32((int)(uint32_t)(b0 >> 32)), o1 = e1;
+        __m256i e2 = _mm256_set1_epi32((int)(uint32_t)s->stream), o2 = e2;
+        __m256i e3 = _mm256_set1_epi32((int)(uint32_t)(s->stream >> 32)), o3 = e3;
+#pragma GCC unroll 10
+        for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+            const __m256i k0v = _mm256_set1_epi32((int)(k0 + (uint32_t)r * FI_PHILOX_W0));
+            const __m256i k1v = _mm256_set1_epi32((int)(k1 + (uint32_t)r * FI_PHILOX_W1));
+            FI_PHILOX_ROUND64(e0, e1, e2, e3, k0v, k1v);
+            FI_PHILOX_ROUND64(o0, o1, o2, o3, k0v, k1v);
+        }
+#define FI_PHILOX_JOIN(e, o) _mm256_blend_epi32(e, _mm256_slli_epi64(o, 32), 0xAA)
+        _mm256_storeu_si256((__m256i *)X, FI_PHILOX_JOIN(e0, o0));
+        _mm256_storeu_si256((__m256i *)(X + 8), FI_PHILOX_JOIN(e1, o1));
+        _mm256_storeu_si256((__m256i *)(X + 16), FI_PHILOX_JOIN(e2, o2));
+        _mm256_storeu_si256((__m256i *)(X + 24), FI_PHILOX_JOIN(e3, o3));
+#undef FI_PHILOX_JOIN
+    }
+}
+#else
 static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
     uint64_t b0 = g * FI_GROUP_BLOCKS, b1 = b0 + FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
     const v8u lanes = (v8u){0, 1, 2, 3, 4, 5, 6, 7};
@@ -78,6 +120,8 @@ static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32
     fi_store8u(X + 48, b2);
     fi_store8u(X + 56, b3);
 }
+
+#endif
 
 /* One group (the scalar reference fi_philox_group_scalar computes the same words). */
 static inline void FI_K(philox_group)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
