@@ -611,7 +611,7 @@ def test_fork_child_after_parent():
             p.join()
     assert p.exitcode == 0
     assert got == parent.dw_norm.tobytes()
-    assert not _stack._is_forked_child()  # the parent keeps its threads
+    assert not fastinit._core.is_forked_child()  # the parent keeps its threads
 
 
 def test_fork_child_importing_the_engine_after_the_parent_used_threads():

@@ -8,11 +8,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from cython cimport floating
 
-import os
-
 import numpy as np
-
-from fastinit import _core
 
 from fastinit._core cimport (fi_stream_id, fi_dist, fi_dist_params, fi_status, FI_OK,
                              FI_DIST_NORMAL_F32, FI_DIST_NORMAL_F64, FI_DIST_UNIFORM_F32,
@@ -77,38 +73,8 @@ cdef extern from "fi_stack.h" nogil:
                             fi_layer_stats *out)
     int fi_stack_uses_gram(const fi_stack_ws *ws, int64_t B, int64_t fan_in, int64_t fan_out)
 
-# The static core library is linked into every extension module, so this module has its own
-# copies of the fork flag and of the SIMD path: keep them in step with fastinit._core's.
-cdef extern from "fi_common.h" nogil:
-    void fi_mark_forked_child()
-    int fi_is_forked_child()
-
-cdef extern from "fi_cpu.h" nogil:
-    ctypedef enum fi_simd_path:
-        FI_SIMD_BASELINE
-        FI_SIMD_AVX2
-    fi_simd_path fi_simd_select(fi_simd_path wanted)
-
-
-def _mark_forked_child():
-    fi_mark_forked_child()
-
-
-def _is_forked_child():
-    return bool(fi_is_forked_child())
-
-
-cdef void _sync_core_state():
-    # libgomp's pool is shared by every module: a child forked after _core used it must not enter
-    # a parallel region here either (a fresh import in such a child learns it from _core).
-    if _core.is_forked_child():
-        fi_mark_forked_child()
-    fi_simd_select(FI_SIMD_AVX2 if _core.simd_path() == "avx2" else FI_SIMD_BASELINE)
-
-
-_sync_core_state()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_mark_forked_child)
+# The fork flag and the SIMD path live once in libfastinit_core (a shared library, see
+# CMakeLists.txt): fastinit._core's after-fork hook and set_simd_path reach this module too.
 
 
 cdef extern from "fi_gemm.h" nogil:
@@ -148,7 +114,6 @@ def gemm(floating[:, ::1] A not None, floating[:, ::1] B not None, floating[:, :
     cdef int64_t m = A.shape[0], k = A.shape[1], n = B.shape[1]
     if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n:
         raise ValueError("shapes do not chain")
-    _sync_core_state()
     if m == 0 or n == 0 or k == 0:
         return
     with nogil:
@@ -190,7 +155,6 @@ cdef class Engine:
         cdef const int64_t[:, ::1] pr
         self.ws = NULL
         self.layers = NULL
-        _sync_core_state()  # fastinit.set_simd_path acts on _core's copy
         self.is_f64 = is_f64
         self.depth = depth
         self.batch = batch
