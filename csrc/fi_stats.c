@@ -1,10 +1,13 @@
 /* fi_stats.c: block moments, merge and summary (fi_stats.h). The sums use four float64 lanes
- * (v4d) in a fixed order, the same on every SIMD path (no FMA: -ffp-contract=off). */
+ * (v4d) in a fixed order, the same on every SIMD path (no FMA: -ffp-contract=off). float32
+ * blocks take an AVX2 body (target attribute, chosen by fi_simd_current()) with the same bits;
+ * only the sign of a NaN sum may differ between the two paths. */
 #include "fi_stats.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "fi_cpu.h"
 #include "fi_vec.h"
 
 void fi_moments_clear(fi_moments *m) {
@@ -74,10 +77,39 @@ static inline int64_t fi_bin(const double *e, int64_t nb, double v) {
     return lo;
 }
 
-#define FI_DEFINE_BLOCK(T, SFX)                                                                   \
-    void fi_moments_block_##SFX(const T *x, int64_t rows, int64_t cols, int64_t ld,               \
-                                const fi_stats_cfg *cfg, fi_moments *m, int64_t *hist,            \
-                                double *pair_part) {                                              \
+#define FI_DEFINE_EXTRAS(T, SFX)                                                                  \
+    static void fi_block_extras_##SFX(const T *x, int64_t rows, int64_t cols, int64_t ld,         \
+                                      const fi_stats_cfg *cfg, int64_t *hist,                     \
+                                      double *pair_part) {                                        \
+        if (hist && cfg->edges && cfg->n_bins > 0) {                                              \
+            for (int64_t r = 0; r < rows; r++)                                                    \
+                for (int64_t c = 0; c < cols; c++) {                                              \
+                    int64_t b = fi_bin(cfg->edges, cfg->n_bins, (double)x[r * ld + c]);           \
+                    if (b >= 0) hist[b]++;                                                        \
+                }                                                                                 \
+        }                                                                                         \
+        if (pair_part && cfg->pairs) {                                                            \
+            for (int64_t p = 0; p < cfg->n_pairs; p++) {                                          \
+                const T *xa = x + cfg->pairs[2 * p] * ld, *xb = x + cfg->pairs[2 * p + 1] * ld;   \
+                double ab = 0, aa = 0, bb = 0;                                                    \
+                for (int64_t c = 0; c < cols; c++) {                                              \
+                    double va = xa[c], vb = xb[c];                                                \
+                    ab += va * vb; aa += va * va; bb += vb * vb;                                  \
+                }                                                                                 \
+                pair_part[3 * p] = ab;                                                            \
+                pair_part[3 * p + 1] = aa;                                                        \
+                pair_part[3 * p + 2] = bb;                                                        \
+            }                                                                                     \
+        }                                                                                         \
+    }
+FI_DEFINE_EXTRAS(float, f32)
+FI_DEFINE_EXTRAS(double, f64)
+#define fi_block_extras_f32_generic fi_block_extras_f32
+
+#define FI_DEFINE_BLOCK(T, SFX, LINK)                                                             \
+    LINK void fi_moments_block_##SFX(const T *x, int64_t rows, int64_t cols, int64_t ld,          \
+                                     const fi_stats_cfg *cfg, fi_moments *m, int64_t *hist,       \
+                                     double *pair_part) {                                         \
         fi_moments_clear(m);                                                                      \
         if (rows <= 0 || cols <= 0) return;                                                       \
         v4d s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0}, a0 = {0}, a1 = {0};                           \
@@ -174,27 +206,175 @@ static inline int64_t fi_bin(const double *e, int64_t nb, double v) {
         m->n_inf = ninf;                                                                          \
         m->n_sat = has_sat ? nsat : 0;                                                            \
         m->n_dead = dead;                                                                         \
-        if (hist && cfg->edges && cfg->n_bins > 0) {                                              \
-            for (int64_t r = 0; r < rows; r++)                                                    \
-                for (int64_t c = 0; c < cols; c++) {                                              \
-                    int64_t b = fi_bin(cfg->edges, cfg->n_bins, (double)x[r * ld + c]);           \
-                    if (b >= 0) hist[b]++;                                                        \
-                }                                                                                 \
-        }                                                                                         \
-        if (pair_part && cfg->pairs) {                                                            \
-            for (int64_t p = 0; p < cfg->n_pairs; p++) {                                          \
-                const T *xa = x + cfg->pairs[2 * p] * ld, *xb = x + cfg->pairs[2 * p + 1] * ld;   \
-                double ab = 0, aa = 0, bb = 0;                                                    \
-                for (int64_t c = 0; c < cols; c++) {                                              \
-                    double va = xa[c], vb = xb[c];                                                \
-                    ab += va * vb; aa += va * va; bb += vb * vb;                                  \
-                }                                                                                 \
-                pair_part[3 * p] = ab;                                                            \
-                pair_part[3 * p + 1] = aa;                                                        \
-                pair_part[3 * p + 2] = bb;                                                        \
-            }                                                                                     \
-        }                                                                                         \
+        fi_block_extras_##SFX(x, rows, cols, ld, cfg, hist, pair_part);                         \
     }
 
-FI_DEFINE_BLOCK(float, f32)
-FI_DEFINE_BLOCK(double, f64)
+FI_DEFINE_BLOCK(float, f32_generic, static)
+FI_DEFINE_BLOCK(double, f64, )
+
+#if defined(FI_BUILD_AVX2) && defined(__GNUC__) && defined(__x86_64__)
+#define FI_STATS_AVX2 1
+/* The float32 block moments with AVX2, bit for bit those of the generic body above (the engine
+ * spends as long in them as in the product at large batches): the same float64 lane sums in the
+ * same order (the float -> double conversion is exact); the counts are taken on 8 float lanes
+ * (x == 0, NaN, |x| == inf, and the saturation bounds moved to the float grid: (double)x <= lo
+ * exactly when x <= the largest float not above lo) in int32 lanes flushed before they can
+ * overflow; min/max with vminpd/vmaxpd, which are exactly `u < m ? u : m` / `u > m ? u : m`
+ * (the generic masks); dead columns (cols <= 256) from the OR of each column's |x| bit patterns
+ * in the same pass (nonzero exactly when some x != 0, NaN included). */
+__attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
+    const float *x, int64_t rows, int64_t cols, int64_t ld, const fi_stats_cfg *cfg,
+    fi_moments *m) {
+    fi_moments_clear(m);
+    if (rows <= 0 || cols <= 0) return;
+    const int64_t c8 = cols & ~(int64_t)7;
+    const int fused_dead = cols <= 256;
+    uint32_t alive[256];
+    int64_t dead = 0;
+    if (fused_dead) {
+        memset(alive, 0, sizeof(uint32_t) * (size_t)cols);
+    } else {
+        unsigned char al[256];
+        for (int64_t cb = 0; cb < cols; cb += 256) {
+            int64_t cw = cols - cb < 256 ? cols - cb : 256;
+            memset(al, 0, (size_t)cw);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *xr = x + r * ld + cb;
+                for (int64_t c = 0; c < cw; c++) al[c] |= (unsigned char)(xr[c] != 0);
+            }
+            for (int64_t c = 0; c < cw; c++) dead += !al[c];
+        }
+    }
+    const double lo = cfg->sat_lo, hi = cfg->sat_hi;
+    const int has_sat = cfg->has_sat;
+    float lof = (float)lo, hif = (float)hi;
+    if ((double)lof > lo) lof = nextafterf(lof, -INFINITY);
+    if ((double)hif < hi) hif = nextafterf(hif, INFINITY);
+    const __m256 vlo = _mm256_set1_ps(lof), vhi = _mm256_set1_ps(hif);
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 vinf = _mm256_set1_ps(INFINITY), vzero = _mm256_setzero_ps();
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, a0 = s0, a1 = s0;
+    __m256d mn4 = _mm256_set1_pd(INFINITY), mx4 = _mm256_set1_pd(-INFINITY);
+    double st = 0, qt = 0, at = 0, mn = INFINITY, mx = -INFINITY;
+    int64_t nz = 0, nnan = 0, ninf = 0, nsat = 0;
+    __m256i cz = _mm256_setzero_si256(), cn = cz, ci = cz, cs = cz;
+    /* int32 lanes: flush every `per` rows (each row adds at most c8 / 8 per lane) */
+    int64_t per = c8 >= 8 ? ((int64_t)1 << 30) / (c8 / 8) : rows;
+    if (per < 1) per = 1;
+    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+        const int64_t r1 = rows - r0 < per ? rows : r0 + per;
+        for (int64_t r = r0; r < r1; r++) {
+            const float *xr = x + r * ld;
+            for (int64_t c = 0; c < c8; c += 8) {
+                __m256 v = _mm256_loadu_ps(xr + c), av = _mm256_and_ps(v, absm);
+                __m256d u = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+                __m256d w = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+                s0 = _mm256_add_pd(s0, u);
+                s1 = _mm256_add_pd(s1, w);
+                q0 = _mm256_add_pd(q0, _mm256_mul_pd(u, u));
+                q1 = _mm256_add_pd(q1, _mm256_mul_pd(w, w));
+                a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(av)));
+                a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(av, 1)));
+                mn4 = _mm256_min_pd(u, mn4);
+                mn4 = _mm256_min_pd(w, mn4);
+                mx4 = _mm256_max_pd(u, mx4);
+                mx4 = _mm256_max_pd(w, mx4);
+                cz = _mm256_sub_epi32(cz, _mm256_castps_si256(_mm256_cmp_ps(v, vzero, _CMP_EQ_OQ)));
+                cn = _mm256_sub_epi32(cn, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+                ci = _mm256_sub_epi32(ci, _mm256_castps_si256(_mm256_cmp_ps(av, vinf, _CMP_EQ_OQ)));
+                if (has_sat)
+                    cs = _mm256_sub_epi32(
+                        cs, _mm256_castps_si256(_mm256_or_ps(_mm256_cmp_ps(v, vlo, _CMP_LE_OQ),
+                                                             _mm256_cmp_ps(v, vhi, _CMP_GE_OQ))));
+                if (fused_dead) {
+                    __m256i al = _mm256_loadu_si256((const __m256i *)(alive + c));
+                    _mm256_storeu_si256((__m256i *)(alive + c),
+                                        _mm256_or_si256(al, _mm256_castps_si256(av)));
+                }
+            }
+            for (int64_t c = c8; c < cols; c++) {
+                double v = xr[c];
+                st += v; qt += v * v; at += fabs(v);
+            }
+            for (int64_t c = c8; c < cols; c++) {
+                double v = xr[c];
+                nz += v == 0;
+                nnan += v != v;
+                ninf += fabs(v) == INFINITY;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+                if (fused_dead) alive[c] |= (uint32_t)(xr[c] != 0);
+            }
+            if (has_sat)
+                for (int64_t c = c8; c < cols; c++) nsat += (xr[c] <= lo) | (xr[c] >= hi);
+        }
+        int32_t t[4][8];
+        _mm256_storeu_si256((__m256i *)t[0], cz);
+        _mm256_storeu_si256((__m256i *)t[1], cn);
+        _mm256_storeu_si256((__m256i *)t[2], ci);
+        _mm256_storeu_si256((__m256i *)t[3], cs);
+        for (int i = 0; i < 8; i++) {
+            nz += t[0][i]; nnan += t[1][i]; ninf += t[2][i]; nsat += t[3][i];
+        }
+        cz = cn = ci = cs = _mm256_setzero_si256();
+    }
+    double mnl[4], mxl[4];
+    _mm256_storeu_pd(mnl, mn4);
+    _mm256_storeu_pd(mxl, mx4);
+    for (int i = 0; i < 4; i++) {
+        mn = mnl[i] < mn ? mnl[i] : mn;
+        mx = mxl[i] > mx ? mxl[i] : mx;
+    }
+    if (fused_dead)
+        for (int64_t c = 0; c < cols; c++) dead += !alive[c];
+    const double n = (double)rows * (double)cols;
+    double l4[4];
+    _mm256_storeu_pd(l4, _mm256_add_pd(s0, s1));
+    const double mean = ((l4[0] + l4[2]) + (l4[1] + l4[3]) + st) / n;
+    const __m256d vm = _mm256_set1_pd(mean);
+    __m256d d0 = _mm256_setzero_pd(), d1 = d0;
+    double dt = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        for (int64_t c = 0; c < c8; c += 8) {
+            __m256 v = _mm256_loadu_ps(xr + c);
+            __m256d u = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vm);
+            __m256d w = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vm);
+            d0 = _mm256_add_pd(d0, _mm256_mul_pd(u, u));
+            d1 = _mm256_add_pd(d1, _mm256_mul_pd(w, w));
+        }
+        for (int64_t c = c8; c < cols; c++) {
+            double v = xr[c] - mean;
+            dt += v * v;
+        }
+    }
+    m->n = n;
+    m->mean = mean;
+    _mm256_storeu_pd(l4, _mm256_add_pd(d0, d1));
+    m->m2c = (l4[0] + l4[2]) + (l4[1] + l4[3]) + dt;
+    _mm256_storeu_pd(l4, _mm256_add_pd(q0, q1));
+    m->sumsq = (l4[0] + l4[2]) + (l4[1] + l4[3]) + qt;
+    _mm256_storeu_pd(l4, _mm256_add_pd(a0, a1));
+    m->sumabs = (l4[0] + l4[2]) + (l4[1] + l4[3]) + at;
+    m->min = mn;
+    m->max = mx;
+    m->n_zero = nz;
+    m->n_nan = nnan;
+    m->n_inf = ninf;
+    m->n_sat = has_sat ? nsat : 0;
+    m->n_dead = dead;
+}
+#endif
+
+void fi_moments_block_f32(const float *x, int64_t rows, int64_t cols, int64_t ld,
+                          const fi_stats_cfg *cfg, fi_moments *m, int64_t *hist,
+                          double *pair_part) {
+#ifdef FI_STATS_AVX2
+    if (fi_simd_current() == FI_SIMD_AVX2) {
+        fi_moments_block_f32_avx2(x, rows, cols, ld, cfg, m);
+        if (rows > 0 && cols > 0) fi_block_extras_f32(x, rows, cols, ld, cfg, hist, pair_part);
+        return;
+    }
+#endif
+    fi_moments_block_f32_generic(x, rows, cols, ld, cfg, m, hist, pair_part);
+}
