@@ -48,6 +48,7 @@ struct fi_stack_ws {
     size_t sz;
     void *apack;           /* packed layer input (forward) or packed hprev^T (backward) */
     void *bpack_dz;        /* packed dz (backward, direct dW) */
+    void *apack_dz;        /* dz packed as A panels (backward dL/dh_prev, large batches) or NULL */
     void *wblk[2];         /* double-buffered weight row blocks */
     void *wfull;           /* a whole layer's weights (large batches), or NULL */
     void *bpack;           /* per thread: packed weight columns of one block */
@@ -75,6 +76,7 @@ void fi_stack_ws_free(fi_stack_ws *ws) {
     if (!ws) return;
     free(ws->apack);
     free(ws->bpack_dz);
+    free(ws->apack_dz);
     free(ws->wblk[0]);
     free(ws->wblk[1]);
     free(ws->wfull);
@@ -131,6 +133,7 @@ fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n
     int64_t ap = bpad * W > wpad_m * B ? bpad * W : wpad_m * B;
     ws->apack = fi_xalloc((size_t)(ap * sz), &fail);
     ws->bpack_dz = fi_xalloc((size_t)(wpad_n * B * sz), &fail);
+    if (B >= FI_STACK_WHOLE_B) ws->apack_dz = fi_xalloc((size_t)(bpad * W * sz), &fail);
     int64_t blk = ws->blk_elems + 8 * W + 64;
     if (blk < 4096 * 1 + 64) blk = 4096 + 64;
     ws->wblk[0] = fi_xalloc((size_t)(blk * sz), &fail);

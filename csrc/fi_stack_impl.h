@@ -129,7 +129,7 @@ typedef struct {
     const fi_gemm_kernels *kt;
     fi_fill_kernel fill;
     int64_t B, K, N, kc, n_chunks, n_tilerows;
-    int gram;
+    int gram, bwd_packed;
     const T *g, *z, *hprev;
     T *gprev, *dw_out, *db_out;
 } FI_S(fi_bwd_ctx);
@@ -241,6 +241,19 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     if (!c->gprev) return;
     const int gen = L->w == NULL;
     const int64_t kc = c->kc, nblk = (K + kc - 1) / kc;
+    /* large batches: packed axpy product; this thread's rows of dz packed once (and its rows of
+     * dL/dh_prev zeroed), each weight block packed transposed into its own scratch */
+    T *adz = (T *)ws->apack_dz;
+    T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)(4 * ws->blk_elems + 8 * FI_STACK_CW + 64);
+    int64_t p_lo = 0, p_hi = 0;
+    if (c->bwd_packed) {
+        fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &p_lo, &p_hi);
+        for (int64_t p = p_lo; p < p_hi; p++) {
+            int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
+            FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
+            memset(c->gprev + p * FI_MR * K, 0, sizeof(T) * (size_t)(mr * K));
+        }
+    }
     if (gen) {
         int64_t k0 = kc < K ? kc : K;
         fi_stack_gen_share(L, c->fill, 0, k0 * N, (char *)ws->wblk[0], sizeof(T), tid, nt);
@@ -254,6 +267,18 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             int64_t kb1 = kb + kc, kc1 = K - kb1 < kc ? K - kb1 : kc;
             fi_stack_gen_share(L, c->fill, (uint64_t)(kb1 * N), kc1 * N,
                                (char *)ws->wblk[(b + 1) & 1], sizeof(T), tid, nt);
+        }
+        if (c->bwd_packed) {
+            /* dL/dh_prev[:, kb:kb+kcb] = dz Wb^T: one chain over n per element; A panel outer
+             * (in L1), the packed block (in L2) inner */
+            FI_S(fi_gemm_pack_b)(Wb, 1, N, N, kcb, bpw);
+            for (int64_t p = p_lo; p < p_hi; p++) {
+                int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
+                FI_S(fi_gemm_packed)(c->kt, mr, kcb, N, adz + p * N * FI_MR, N * FI_MR, bpw,
+                                     N * NR, c->gprev + p * FI_MR * K + kb, K);
+            }
+            if (b + 1 < nblk) fi_team_barrier(nt);
+            continue;
         }
         const int64_t tj_n = (kcb + FI_DOT_NJ - 1) / FI_DOT_NJ;
         fi_share(ti_n * tj_n, tid, nt, &lo, &hi);
@@ -283,6 +308,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.n_chunks = (c.N + FI_STACK_CW - 1) / FI_STACK_CW;
     c.n_tilerows = (c.K + FI_STACK_TM - 1) / FI_STACK_TM;
     c.gram = fi_stack_uses_gram(ws, B, c.K, c.N);
+    c.bwd_packed = ws->apack_dz && B >= FI_STACK_WHOLE_B &&
+                   c.N * ((c.kc + NR - 1) / NR * NR) <= 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
     c.g = g;
     c.z = z;
     c.hprev = hprev;
