@@ -289,6 +289,34 @@ static void fi_stack_collect(fi_stack_ws *ws, int which, int64_t n_chunks, int64
         FN((x), (B), (cw), (ld), cfg_, &(ws)->mom[which][c], h_, p_);           \
     } while (0)
 
+/* Activation and the statistics of z and h for columns [c0, c0 + cw) of a layer (block ch), in
+ * one sweep where it can (float32 on the AVX2 path, no histograms or pairs): 16 rows of z go
+ * through the first statistics pass, the activation and the first pass of h while they sit in
+ * L1, then the centred passes; the same rows in the same order as separate calls, so the same
+ * bits. Returns 0 (nothing done) where it cannot. */
+#define FI_STACK_ACT_ROWS 16
+static int fi_fused_act_stats_f32(fi_stack_ws *ws, const fi_stack_layer *L, const float *z,
+                                  float *h, int64_t B, int64_t cw, int64_t ld, int64_t ch) {
+    fi_moments_acc az, ah;
+    if (!fi_moments_acc_begin(&az, cw, &ws->cfg[0]) || !fi_moments_acc_begin(&ah, cw, &ws->cfg[1]))
+        return 0;
+    for (int64_t r0 = 0; r0 < B; r0 += FI_STACK_ACT_ROWS) {
+        const int64_t rb = B - r0 < FI_STACK_ACT_ROWS ? B - r0 : FI_STACK_ACT_ROWS;
+        fi_moments_acc_rows(&az, z + r0 * ld, rb, ld);
+        for (int64_t r = r0; r < r0 + rb; r++)
+            fi_act_forward_f32((fi_act)L->act, L->p0, z + r * ld, h + r * ld, cw);
+        fi_moments_acc_rows(&ah, h + r0 * ld, rb, ld);
+    }
+    fi_moments_acc_end(&az, z, ld, &ws->mom[0][ch]);
+    fi_moments_acc_end(&ah, h, ld, &ws->mom[1][ch]);
+    return 1;
+}
+static int fi_fused_act_stats_f64(fi_stack_ws *ws, const fi_stack_layer *L, const double *z,
+                                  double *h, int64_t B, int64_t cw, int64_t ld, int64_t ch) {
+    (void)ws; (void)L; (void)z; (void)h; (void)B; (void)cw; (void)ld; (void)ch;
+    return 0;
+}
+
 #define T float
 #define SFX f32
 #define NR FI_NR_F32

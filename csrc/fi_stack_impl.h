@@ -57,6 +57,7 @@ static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
                 FI_S(fi_gemm_packed)(c->kt, mc, cw, K, ap + r0 * K, K * FI_MR, bp, K * NR,
                                      c->z + r0 * N + c0, N);
             }
+            if (FI_S(fi_fused_act_stats)(ws, L, c->z + c0, c->h + c0, B, cw, N, ch)) continue;
             FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, c->z + c0, B, cw, N, ch);
             for (int64_t r = 0; r < B; r++)
                 FI_S(fi_act_forward)((fi_act)L->act, L->p0, c->z + r * N + c0,
@@ -85,7 +86,8 @@ static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_b)(Wb + c0, N, 1, kcb, cw, bp);
             FI_S(fi_gemm_packed)(c->kt, B, cw, kcb, ap + kb * FI_MR, K * FI_MR, bp, kcb * NR,
                                  c->z + c0, N);
-            if (b == nblk - 1) { /* the block's z is final: activation and statistics now */
+            if (b == nblk - 1 && /* the block's z is final: activation and statistics now */
+                !FI_S(fi_fused_act_stats)(ws, L, c->z + c0, c->h + c0, B, cw, N, ch)) {
                 FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, c->z + c0, B, cw, N, ch);
                 for (int64_t r = 0; r < B; r++)
                     FI_S(fi_act_forward)((fi_act)L->act, L->p0, c->z + r * N + c0,

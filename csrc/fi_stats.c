@@ -222,47 +222,44 @@ FI_DEFINE_BLOCK(double, f64, )
  * overflow; min/max with vminpd/vmaxpd, which are exactly `u < m ? u : m` / `u > m ? u : m`
  * (the generic masks); dead columns (cols <= 256) from the OR of each column's |x| bit patterns
  * in the same pass (nonzero exactly when some x != 0, NaN included). */
-__attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
-    const float *x, int64_t rows, int64_t cols, int64_t ld, const fi_stats_cfg *cfg,
-    fi_moments *m) {
-    fi_moments_clear(m);
-    if (rows <= 0 || cols <= 0) return;
-    const int64_t c8 = cols & ~(int64_t)7;
-    const int fused_dead = cols <= 256;
-    uint32_t alive[256];
-    int64_t dead = 0;
-    if (fused_dead) {
-        memset(alive, 0, sizeof(uint32_t) * (size_t)cols);
-    } else {
-        unsigned char al[256];
-        for (int64_t cb = 0; cb < cols; cb += 256) {
-            int64_t cw = cols - cb < 256 ? cols - cb : 256;
-            memset(al, 0, (size_t)cw);
-            for (int64_t r = 0; r < rows; r++) {
-                const float *xr = x + r * ld + cb;
-                for (int64_t c = 0; c < cw; c++) al[c] |= (unsigned char)(xr[c] != 0);
-            }
-            for (int64_t c = 0; c < cw; c++) dead += !al[c];
-        }
+static void fi_acc_begin(fi_moments_acc *A, int64_t cols, const fi_stats_cfg *cfg) {
+    memset(A, 0, sizeof(*A));
+    A->cols = cols;
+    A->cfg = cfg;
+    A->mn = INFINITY;
+    A->mx = -INFINITY;
+    for (int i = 0; i < 4; i++) {
+        A->mn4[i] = INFINITY;
+        A->mx4[i] = -INFINITY;
     }
-    const double lo = cfg->sat_lo, hi = cfg->sat_hi;
-    const int has_sat = cfg->has_sat;
-    float lof = (float)lo, hif = (float)hi;
-    if ((double)lof > lo) lof = nextafterf(lof, -INFINITY);
-    if ((double)hif < hi) hif = nextafterf(hif, INFINITY);
-    const __m256 vlo = _mm256_set1_ps(lof), vhi = _mm256_set1_ps(hif);
+    A->lof = (float)cfg->sat_lo;
+    A->hif = (float)cfg->sat_hi;
+    if ((double)A->lof > cfg->sat_lo) A->lof = nextafterf(A->lof, -INFINITY);
+    if ((double)A->hif < cfg->sat_hi) A->hif = nextafterf(A->hif, INFINITY);
+}
+
+/* First pass over rows [0, rows) of x (the next rows of the block, in order). */
+__attribute__((target("avx2"))) static void fi_acc_rows(fi_moments_acc *A, const float *x,
+                                                        int64_t rows, int64_t ld) {
+    const int64_t cols = A->cols, c8 = cols & ~(int64_t)7;
+    const double lo = A->cfg->sat_lo, hi = A->cfg->sat_hi;
+    const int has_sat = A->cfg->has_sat;
+    uint32_t *alive = A->alive;
+    const __m256 vlo = _mm256_set1_ps(A->lof), vhi = _mm256_set1_ps(A->hif);
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256 vinf = _mm256_set1_ps(INFINITY), vzero = _mm256_setzero_ps();
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, a0 = s0, a1 = s0;
-    __m256d mn4 = _mm256_set1_pd(INFINITY), mx4 = _mm256_set1_pd(-INFINITY);
-    double st = 0, qt = 0, at = 0, mn = INFINITY, mx = -INFINITY;
+    __m256d s0 = _mm256_loadu_pd(A->s), s1 = _mm256_loadu_pd(A->s + 4);
+    __m256d q0 = _mm256_loadu_pd(A->q), q1 = _mm256_loadu_pd(A->q + 4);
+    __m256d a0 = _mm256_loadu_pd(A->a), a1 = _mm256_loadu_pd(A->a + 4);
+    __m256d mn4 = _mm256_loadu_pd(A->mn4), mx4 = _mm256_loadu_pd(A->mx4);
+    double st = A->st, qt = A->qt, at = A->at, mn = A->mn, mx = A->mx;
     int64_t nz = 0, nnan = 0, ninf = 0, nsat = 0;
-    __m256i cz = _mm256_setzero_si256(), cn = cz, ci = cz, cs = cz;
-    /* int32 lanes: flush every `per` rows (each row adds at most c8 / 8 per lane) */
+    /* int32 lanes: flushed every `per` rows (each row adds at most c8 / 8 per lane) */
     int64_t per = c8 >= 8 ? ((int64_t)1 << 30) / (c8 / 8) : rows;
     if (per < 1) per = 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = rows - r0 < per ? rows : r0 + per;
+        __m256i cz = _mm256_setzero_si256(), cn = cz, ci = cz, cs = cz;
         for (int64_t r = r0; r < r1; r++) {
             const float *xr = x + r * ld;
             for (int64_t c = 0; c < c8; c += 8) {
@@ -286,7 +283,7 @@ __attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
                     cs = _mm256_sub_epi32(
                         cs, _mm256_castps_si256(_mm256_or_ps(_mm256_cmp_ps(v, vlo, _CMP_LE_OQ),
                                                              _mm256_cmp_ps(v, vhi, _CMP_GE_OQ))));
-                if (fused_dead) {
+                if (alive) {
                     __m256i al = _mm256_loadu_si256((const __m256i *)(alive + c));
                     _mm256_storeu_si256((__m256i *)(alive + c),
                                         _mm256_or_si256(al, _mm256_castps_si256(av)));
@@ -303,7 +300,7 @@ __attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
                 ninf += fabs(v) == INFINITY;
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
-                if (fused_dead) alive[c] |= (uint32_t)(xr[c] != 0);
+                if (alive) alive[c] |= (uint32_t)(xr[c] != 0);
             }
             if (has_sat)
                 for (int64_t c = c8; c < cols; c++) nsat += (xr[c] <= lo) | (xr[c] >= hi);
@@ -316,21 +313,48 @@ __attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
         for (int i = 0; i < 8; i++) {
             nz += t[0][i]; nnan += t[1][i]; ninf += t[2][i]; nsat += t[3][i];
         }
-        cz = cn = ci = cs = _mm256_setzero_si256();
     }
-    double mnl[4], mxl[4];
-    _mm256_storeu_pd(mnl, mn4);
-    _mm256_storeu_pd(mxl, mx4);
+    _mm256_storeu_pd(A->s, s0); _mm256_storeu_pd(A->s + 4, s1);
+    _mm256_storeu_pd(A->q, q0); _mm256_storeu_pd(A->q + 4, q1);
+    _mm256_storeu_pd(A->a, a0); _mm256_storeu_pd(A->a + 4, a1);
+    _mm256_storeu_pd(A->mn4, mn4); _mm256_storeu_pd(A->mx4, mx4);
+    A->st = st; A->qt = qt; A->at = at; A->mn = mn; A->mx = mx;
+    A->nz += nz; A->nnan += nnan; A->ninf += ninf; A->nsat += nsat;
+    A->rows += rows;
+}
+
+static inline double fi_lsum4(const double *l) { return (l[0] + l[2]) + (l[1] + l[3]); }
+
+/* The centred pass over the whole block (A->rows rows of x) and the result. */
+__attribute__((target("avx2"))) static void fi_acc_end(fi_moments_acc *A, const float *x,
+                                                       int64_t ld, fi_moments *m) {
+    const int64_t rows = A->rows, cols = A->cols, c8 = cols & ~(int64_t)7;
+    fi_moments_clear(m);
+    if (rows <= 0 || cols <= 0) return;
+    double mn = A->mn, mx = A->mx;
     for (int i = 0; i < 4; i++) {
-        mn = mnl[i] < mn ? mnl[i] : mn;
-        mx = mxl[i] > mx ? mxl[i] : mx;
+        mn = A->mn4[i] < mn ? A->mn4[i] : mn;
+        mx = A->mx4[i] > mx ? A->mx4[i] : mx;
     }
-    if (fused_dead)
-        for (int64_t c = 0; c < cols; c++) dead += !alive[c];
+    int64_t dead = 0;
+    if (A->alive) {
+        for (int64_t c = 0; c < cols; c++) dead += !A->alive[c];
+    } else {
+        unsigned char al[256];
+        for (int64_t cb = 0; cb < cols; cb += 256) {
+            int64_t cw = cols - cb < 256 ? cols - cb : 256;
+            memset(al, 0, (size_t)cw);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *xr = x + r * ld + cb;
+                for (int64_t c = 0; c < cw; c++) al[c] |= (unsigned char)(xr[c] != 0);
+            }
+            for (int64_t c = 0; c < cw; c++) dead += !al[c];
+        }
+    }
     const double n = (double)rows * (double)cols;
     double l4[4];
-    _mm256_storeu_pd(l4, _mm256_add_pd(s0, s1));
-    const double mean = ((l4[0] + l4[2]) + (l4[1] + l4[3]) + st) / n;
+    for (int i = 0; i < 4; i++) l4[i] = A->s[i] + A->s[4 + i];
+    const double mean = (fi_lsum4(l4) + A->st) / n;
     const __m256d vm = _mm256_set1_pd(mean);
     __m256d d0 = _mm256_setzero_pd(), d1 = d0;
     double dt = 0;
@@ -351,18 +375,52 @@ __attribute__((target("avx2"))) static void fi_moments_block_f32_avx2(
     m->n = n;
     m->mean = mean;
     _mm256_storeu_pd(l4, _mm256_add_pd(d0, d1));
-    m->m2c = (l4[0] + l4[2]) + (l4[1] + l4[3]) + dt;
-    _mm256_storeu_pd(l4, _mm256_add_pd(q0, q1));
-    m->sumsq = (l4[0] + l4[2]) + (l4[1] + l4[3]) + qt;
-    _mm256_storeu_pd(l4, _mm256_add_pd(a0, a1));
-    m->sumabs = (l4[0] + l4[2]) + (l4[1] + l4[3]) + at;
+    m->m2c = fi_lsum4(l4) + dt;
+    for (int i = 0; i < 4; i++) l4[i] = A->q[i] + A->q[4 + i];
+    m->sumsq = fi_lsum4(l4) + A->qt;
+    for (int i = 0; i < 4; i++) l4[i] = A->a[i] + A->a[4 + i];
+    m->sumabs = fi_lsum4(l4) + A->at;
     m->min = mn;
     m->max = mx;
-    m->n_zero = nz;
-    m->n_nan = nnan;
-    m->n_inf = ninf;
-    m->n_sat = has_sat ? nsat : 0;
+    m->n_zero = A->nz;
+    m->n_nan = A->nnan;
+    m->n_inf = A->ninf;
+    m->n_sat = A->cfg->has_sat ? A->nsat : 0;
     m->n_dead = dead;
+}
+
+int fi_moments_acc_begin(fi_moments_acc *acc, int64_t cols, const fi_stats_cfg *cfg) {
+    if (fi_simd_current() != FI_SIMD_AVX2 || cols > 256 || cols < 1) return 0;
+    if ((cfg->edges && cfg->n_bins > 0) || (cfg->pairs && cfg->n_pairs > 0)) return 0;
+    fi_acc_begin(acc, cols, cfg);
+    acc->alive = acc->alive_buf;
+    return 1;
+}
+void fi_moments_acc_rows(fi_moments_acc *acc, const float *x, int64_t rows, int64_t ld) {
+    fi_acc_rows(acc, x, rows, ld);
+}
+void fi_moments_acc_end(fi_moments_acc *acc, const float *x, int64_t ld, fi_moments *m) {
+    fi_acc_end(acc, x, ld, m);
+}
+
+static void fi_moments_block_f32_avx2(const float *x, int64_t rows, int64_t cols, int64_t ld,
+                                      const fi_stats_cfg *cfg, fi_moments *m) {
+    fi_moments_acc A;
+    fi_acc_begin(&A, cols, cfg);
+    A.alive = cols <= 256 ? A.alive_buf : NULL;
+    if (rows > 0 && cols > 0) fi_acc_rows(&A, x, rows, ld);
+    fi_acc_end(&A, x, ld, m);
+}
+#else
+int fi_moments_acc_begin(fi_moments_acc *acc, int64_t cols, const fi_stats_cfg *cfg) {
+    (void)acc; (void)cols; (void)cfg;
+    return 0;
+}
+void fi_moments_acc_rows(fi_moments_acc *acc, const float *x, int64_t rows, int64_t ld) {
+    (void)acc; (void)x; (void)rows; (void)ld;
+}
+void fi_moments_acc_end(fi_moments_acc *acc, const float *x, int64_t ld, fi_moments *m) {
+    (void)acc; (void)x; (void)ld; (void)m;
 }
 #endif
 

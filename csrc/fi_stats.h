@@ -40,6 +40,24 @@ void fi_moments_block_f32(const float *x, int64_t rows, int64_t cols, int64_t ld
                           const fi_stats_cfg *cfg, fi_moments *m, int64_t *hist, double *pair_part);
 void fi_moments_block_f64(const double *x, int64_t rows, int64_t cols, int64_t ld,
                           const fi_stats_cfg *cfg, fi_moments *m, int64_t *hist, double *pair_part);
+/* The float32 block moments in steps (AVX2 path only), the same bits as fi_moments_block_f32:
+ * begin (returns 0, and nothing may follow, unless the AVX2 path is active, 1 <= cols <= 256
+ * and cfg asks for no histogram and no pairs), the rows of the block in order in any number of
+ * calls, then end with the whole block (the centred pass reads it again). Lets a caller feed
+ * the rows while they are in cache (the engine: z rows, their activation, those h rows). */
+typedef struct {
+    int64_t cols, rows;
+    const fi_stats_cfg *cfg;
+    float lof, hif;                       /* saturation bounds on the float grid */
+    double s[8], q[8], a[8], mn4[4], mx4[4];
+    double st, qt, at, mn, mx;
+    int64_t nz, nnan, ninf, nsat;
+    uint32_t *alive, alive_buf[256];
+} fi_moments_acc;
+int fi_moments_acc_begin(fi_moments_acc *acc, int64_t cols, const fi_stats_cfg *cfg);
+void fi_moments_acc_rows(fi_moments_acc *acc, const float *x, int64_t rows, int64_t ld);
+void fi_moments_acc_end(fi_moments_acc *acc, const float *x, int64_t ld, fi_moments *m);
+
 /* acc <- acc combined with b (acc first: the order is part of the result). */
 void fi_moments_merge(fi_moments *acc, const fi_moments *b);
 /* n_units: the number of columns (for frac_dead). */
