@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 
 import fastinit
+from fastinit._cli_bench import _best as best  # best of N after a warm-up call
 
 try:
     import torch
 except ImportError:
     torch = None
-
-
-def best(fn, repeat=7, number=1):
-    fn()  # warm up (page faults, thread pool start)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return min(times)
 
 
 def main(argv=None):
