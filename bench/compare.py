@@ -65,6 +65,10 @@ def main(argv=None):
     t_fi = best(lambda: g_fi.normal(0.0, np.sqrt(2 / M1), (M1, M2)), rep)
     add(f"normal(0, sqrt(2/M1), ({M1}, {M2})) float64", "np.random.randn(M1, M2) * np.sqrt(2 / M1)",
         t_idiom, t_fi, M1 * M2 * 8)
+    # the same call in float32, the dtype a network keeps its weights in (the idiom has no dtype)
+    t_fi = best(lambda: g_fi.normal(0.0, np.sqrt(2 / M1), (M1, M2), dtype=np.float32), rep)
+    add(f"normal(0, sqrt(2/M1), ({M1}, {M2})) float32", "np.random.randn(M1, M2) * np.sqrt(2 / M1)",
+        t_idiom, t_fi, M1 * M2 * 4)
 
     out = np.empty(n, np.float32)
     t_fi = best(lambda: g_fi.truncated_normal(0, 1, -2, 2, dtype=np.float32, out=out), rep)
