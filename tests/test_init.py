@@ -275,8 +275,10 @@ def test_truncated_normal_unit_variance():
 
 # ---- orthogonal, eye, dirac, delta-orthogonal, sparse ----------------------------------------------
 
-@pytest.mark.parametrize("shape,geo", [((30, 70), {}), ((70, 30), {}), ((64, 64), {}),
+@pytest.mark.parametrize("shape,geo", [((1, 1), {}), ((2, 1), {}), ((1, 2), {}), ((2, 2), {}),
+                                       ((30, 70), {}), ((70, 30), {}), ((64, 64), {}),
                                        ((40, 7, 3), {"layout": "torch"}),
+                                       ((16, 8, 3, 3), {"layout": "torch"}),
                                        ((3, 3, 5, 50), {"layout": "keras"})])
 @pytest.mark.parametrize("gain", [1.0, 1.7])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -300,21 +302,76 @@ def test_orthogonal_dense_convention():
 def test_orthogonal_haar():
     n, reps = 5, 4000
     g = fastinit.default_rng(123)
-    q00, qnn, theta = [], [], []
+    q00, qmid, qnn, q13, theta, theta3 = [], [], [], [], [], []
     for _ in range(reps):
         q = fi.orthogonal((n, n), rng=g, dtype=np.float64)
         q00.append(q[0, 0])
+        qmid.append(q[n // 2, n // 2])
         qnn.append(q[-1, -1])
+        q13.append(q[1, 3])
         r = fi.orthogonal((2, 2), rng=g, dtype=np.float64)
         if np.linalg.det(r) > 0:
             theta.append(np.angle(np.linalg.eigvals(r)).max())  # rotation angle in [0, pi]
+        # O(3): sign(det) Q is a Haar rotation, its angle has density (1 - cos t) / pi on [0, pi]
+        r3 = fi.orthogonal((3, 3), rng=g, dtype=np.float64)
+        r3 *= np.sign(np.linalg.det(r3))
+        theta3.append(np.arccos(np.clip((np.trace(r3) - 1) / 2, -1, 1)))
     law = ref.haar_first_entry_law(n)
-    # without the sign fix LAPACK's Q[0, 0] is always <= 0: these tests fail
-    assert stats.kstest((np.array(q00) + 1) / 2, law.cdf).pvalue > P_MIN
-    assert stats.kstest((np.array(qnn) + 1) / 2, law.cdf).pvalue > P_MIN
+    # every entry of a Haar matrix has the law of Q[0, 0]; without the sign fix LAPACK's
+    # Q[0, 0] is always <= 0 and the last column's sign is not random: these tests fail
+    for entries in (q00, qmid, qnn, q13):
+        assert stats.kstest((np.array(entries) + 1) / 2, law.cdf).pvalue > P_MIN
     # SO(2) Haar: rotation angle uniform, so |angle| is uniform on [0, pi]
     assert stats.kstest(np.array(theta) / np.pi, "uniform").pvalue > P_MIN
     assert abs(len(theta) / reps - 0.5) < 5 * 0.5 / math.sqrt(reps)
+    assert stats.kstest(theta3, lambda t: (t - np.sin(t)) / np.pi).pvalue > P_MIN
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (3, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_orthogonal_haar_rectangular(shape, dtype):
+    """A Haar semi-orthogonal (7, 3) or (3, 7) matrix: each of the 3 orthonormal vectors is
+    uniform on the sphere of R^7, so every entry has the law of a Haar 7 x 7 matrix's entry, and
+    two entries of one vector are uncorrelated with E[x_i^2 x_j^2] = 1 / (7 * 9)."""
+    reps = 3000
+    g = fastinit.default_rng(7)
+    ws = np.array([fi.orthogonal(shape, rng=g, dtype=dtype) for _ in range(reps)], np.float64)
+    if shape[0] < shape[1]:
+        ws = ws.transpose(0, 2, 1)   # (reps, 7, 3): the orthonormal vectors are the columns
+    law = ref.haar_first_entry_law(7)
+    for i, j in [(0, 0), (3, 1), (6, 2), (1, 2)]:
+        assert stats.kstest((ws[:, i, j] + 1) / 2, law.cdf).pvalue > P_MIN, (i, j)
+    prod = ws[:, 0, 2] ** 2 * ws[:, 5, 2] ** 2
+    assert abs(prod.mean() - 1 / 63) < 5 * prod.std() / math.sqrt(reps)
+    # the columns are orthonormal to the dtype's precision
+    gram = np.einsum("rij,rik->rjk", ws, ws)
+    assert np.abs(gram - np.eye(3)).max() < (2e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_orthogonal_reflectors_match_lapack():
+    """The reflectors fastinit draws Q from are LAPACK's (?geqrf / ?larfg) for the same vectors:
+    same tau, same v, beta = R's diagonal; zero tails give tau = 0 and beta = alpha."""
+    from scipy.linalg import lapack
+
+    rs = np.random.default_rng(0)
+    b = rs.standard_normal((4, 9))
+    b[1, 2:] = 0                   # a zero tail: tau = 0
+    b[2, 2] = 0.0                  # alpha = 0
+    b[3, 3] = -abs(b[3, 3])        # a negative alpha
+    vecs = [b[k, k:].copy() for k in range(4)]
+    tau, beta = fi._householder_reflectors(b)
+    for k, x in enumerate(vecs):
+        qr, tau_l, _, info = lapack.dgeqrf(x[:, None])
+        assert info == 0
+        assert tau[k] == pytest.approx(tau_l[0], abs=1e-15)
+        assert beta[k] == pytest.approx(qr[0, 0], rel=1e-15)
+        np.testing.assert_allclose(b[k, k + 1:], qr[1:, 0], rtol=1e-14, atol=1e-300)
+        assert not b[k, :k + 1].any()
+    assert tau[1] == 0 and beta[1] == vecs[1][0]
+    # a length-1 vector (the last reflector of a square matrix) is trivial: beta = alpha
+    one = np.array([[-0.5]])
+    tau, beta = fi._householder_reflectors(one)
+    assert tau[0] == 0 and beta[0] == -0.5
 
 
 def test_eye_and_dirac():
