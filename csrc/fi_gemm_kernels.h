@@ -138,12 +138,16 @@ static inline double FI_GK(hsum4d)(v4d v) { return (v[0] + v[2]) + (v[1] + v[3])
             _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) acc[i][j] = (v8f){0};            \
         int64_t n8 = len & ~(int64_t)7;                                                           \
         for (int64_t n = 0; n < n8; n += 8) {                                                     \
-            v8f av[MI], bv[NJ];                                                                   \
-            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++) av[i] = fi_load8f(a + i * lda + n); \
+            /* each vector loaded once: NJ rows of b held, one row of a at a time (12 + 3 + 1 \
+             * registers at 4 x 3; folding a into the FMAs would load it NJ times, and Zen1 \
+             * splits every 256-bit load in two) */                                              \
+            v8f bv[NJ];                                                                           \
             _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) bv[j] = fi_load8f(b + j * ldb + n); \
-            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++)                                  \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++) {                                \
+                v8f ai = fi_load8f(a + i * lda + n);                                              \
                 _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++)                              \
-                    acc[i][j] = FI_GK(fma8f)(av[i], bv[j], acc[i][j]);                            \
+                    acc[i][j] = FI_GK(fma8f)(ai, bv[j], acc[i][j]);                               \
+            }                                                                                     \
         }                                                                                         \
         for (int i = 0; i < MI; i++)                                                              \
             for (int j = 0; j < NJ; j++) {                                                        \
@@ -162,12 +166,13 @@ static inline double FI_GK(hsum4d)(v4d v) { return (v[0] + v[2]) + (v[1] + v[3])
             _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) acc[i][j] = (v4d){0};            \
         int64_t n4 = len & ~(int64_t)3;                                                           \
         for (int64_t n = 0; n < n4; n += 4) {                                                     \
-            v4d av[MI], bv[NJ];                                                                   \
-            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++) av[i] = fi_load4d(a + i * lda + n); \
+            v4d bv[NJ];                                                                           \
             _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) bv[j] = fi_load4d(b + j * ldb + n); \
-            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++)                                  \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MI; i++) {                                \
+                v4d ai = fi_load4d(a + i * lda + n);                                              \
                 _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++)                              \
-                    acc[i][j] = FI_GK(fma4d)(av[i], bv[j], acc[i][j]);                            \
+                    acc[i][j] = FI_GK(fma4d)(ai, bv[j], acc[i][j]);                               \
+            }                                                                                     \
         }                                                                                         \
         for (int i = 0; i < MI; i++)                                                              \
             for (int j = 0; j < NJ; j++) {                                                        \

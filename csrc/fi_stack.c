@@ -37,6 +37,20 @@
 #define FI_STACK_GEN_UNIT 64   /* values per unit of a weight block's generation (2 groups) */
 #define FI_STACK_TM 48         /* rows of dW per tile (8 panels of FI_MR) */
 #define FI_STACK_GRAM_TILE 4   /* rows of a Gram matrix per unit of work */
+#define FI_STACK_DOT_L1 20480  /* bytes of weight rows per L1 block of the dot-kernel dL/dh_prev */
+#define FI_STACK_UV_UNIT 512   /* entries of u or v per unit of work */
+/* Work sharing. Within a layer the units of work (a column block of z, a row block of dL/dh_prev,
+ * a tile row of dW, a Gram tile row) are handed out dynamically: each thread takes the next unit
+ * from a shared counter until none is left. Every unit is computed by the same operations
+ * whichever thread takes it and writes only its own outputs and statistics slots (merged in unit
+ * order afterwards), so the results do not depend on the thread count or the hand-out order. A
+ * thread that is descheduled (the machine is shared) then delays the layer by at most the unit
+ * it holds, where a static split waited for its whole share at every barrier. Batches below
+ * FI_STACK_WHOLE_B need no barrier at all in the forward pass: each thread packs the layer input
+ * for itself (when nt copies fit FI_STACK_APRIV_BYTES) and generates the weights of its own
+ * column blocks, row piece by row piece (value v of the stream is W.flat[v] wherever it is
+ * generated); the backward pass generates each row block of W^T where it is consumed. */
+#define FI_STACK_APRIV_BYTES ((int64_t)32 << 20)
 
 struct fi_stack_ws {
     int is_f64;
@@ -49,7 +63,9 @@ struct fi_stack_ws {
     void *apack;           /* packed layer input (forward) or packed hprev^T (backward) */
     void *bpack_dz;        /* packed dz (backward, direct dW) */
     void *apack_dz;        /* dz packed as A panels (backward dL/dh_prev, large batches) or NULL */
-    void *wblk[2];         /* double-buffered weight row blocks */
+    void *wgen;            /* per thread: generated weights of one block (blk_stride values) */
+    void *apriv;           /* per thread: the packed layer input (apriv_stride values) or NULL */
+    int64_t blk_stride, apriv_stride, apriv_rows;
     void *wfull;           /* a whole layer's weights (large batches), or NULL */
     void *bpack;           /* per thread: packed weight columns of one block */
     void *tile;            /* per thread: one dW tile */
@@ -77,8 +93,8 @@ void fi_stack_ws_free(fi_stack_ws *ws) {
     free(ws->apack);
     free(ws->bpack_dz);
     free(ws->apack_dz);
-    free(ws->wblk[0]);
-    free(ws->wblk[1]);
+    free(ws->wgen);
+    free(ws->apriv);
     free(ws->wfull);
     free(ws->bpack);
     free(ws->tile);
@@ -136,8 +152,14 @@ fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n
     if (B >= FI_STACK_WHOLE_B) ws->apack_dz = fi_xalloc((size_t)(bpad * W * sz), &fail);
     int64_t blk = ws->blk_elems + 8 * W + 64;
     if (blk < 4096 * 1 + 64) blk = 4096 + 64;
-    ws->wblk[0] = fi_xalloc((size_t)(blk * sz), &fail);
-    ws->wblk[1] = fi_xalloc((size_t)(blk * sz), &fail);
+    ws->blk_stride = blk;
+    ws->wgen = fi_xalloc((size_t)(blk * nt * sz), &fail);
+    /* private packed inputs for batches below FI_STACK_WHOLE_B (forward without barriers) */
+    ws->apriv_rows = (FI_STACK_WHOLE_B + FI_MR - 1) / FI_MR * FI_MR;
+    if (bpad < ws->apriv_rows) ws->apriv_rows = bpad;
+    ws->apriv_stride = ws->apriv_rows * W;
+    if (nt > 1 && ws->apriv_stride * nt * sz <= FI_STACK_APRIV_BYTES)
+        ws->apriv = fi_xalloc((size_t)(ws->apriv_stride * nt * sz), &fail);
     if (B >= FI_STACK_WHOLE_B && W * W * sz <= FI_STACK_WHOLE_BYTES)
         ws->wfull = fi_xalloc((size_t)(W * W * sz), &fail);
     /* per thread: kc x (FI_STACK_CW or the padded width) packed columns */
@@ -215,6 +237,18 @@ static void fi_team_run(int nt, fi_team_fn fn, void *ctx) {
     fn(ctx, 0, 1);
     fi_fpenv_leave(saved);
 #endif
+}
+
+/* The next unit of a dynamically shared loop (*ctr starts at 0; one counter per loop). */
+static inline int64_t fi_next_unit(int64_t *ctr) {
+    int64_t v;
+#ifdef _OPENMP
+#pragma omp atomic capture
+    v = (*ctr)++;
+#else
+    v = (*ctr)++;
+#endif
+    return v;
 }
 
 static inline void fi_team_barrier(int nt) {

@@ -2,12 +2,13 @@
  * layer and look for Ctrl-C between layers; no Python.h here).
  *
  * Layer l: z = h_prev W + b (W: fan_in x fan_out, C order), h = act(z). The weights are either
- * given (propagate) or generated from their Philox stream in row blocks of about 256 KiB that
- * are consumed at once (value v of the stream is W.flat[v], so any block can be regenerated in the
- * backward pass instead of being stored). Products use fi_gemm's kernels: every element of z,
- * of dL/dh_prev and of dW is a fixed sequence of operations, and every statistic is combined over
- * fixed column blocks (FI_STACK_CW columns) in block order, so the results are bitwise identical
- * for any number of threads. Only fi_stack_ws_new can fail (NULL: out of memory); the layer
+ * given (propagate) or generated from their Philox stream in cache-sized pieces that are
+ * consumed at once by the thread that generated them (value v of the stream is W.flat[v], so any
+ * piece can be regenerated in the backward pass instead of being stored). Units of work are
+ * handed out dynamically within a layer (fi_stack.c). Products use fi_gemm's kernels: every
+ * element of z, of dL/dh_prev and of dW is a fixed sequence of operations, and every statistic
+ * is combined over fixed column blocks (FI_STACK_CW columns) in block order, so the results
+ * are bitwise identical for any number of threads. Only fi_stack_ws_new can fail (NULL: out of memory); the layer
  * functions cannot. Mirrored in src/fastinit/_stack.pyx. */
 #ifndef FI_STACK_H
 #define FI_STACK_H

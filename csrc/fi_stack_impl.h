@@ -10,92 +10,102 @@ typedef struct {
     const fi_stack_layer *L;
     const fi_gemm_kernels *kt;
     fi_fill_kernel fill;
-    int64_t B, K, N, kc, n_chunks;
+    int64_t B, K, N, n_chunks;
     int whole;
     const T *hin;
     T *z, *h;
+    int64_t *next;        /* the shared unit counter of the column-block loop */
 } FI_S(fi_fwd_ctx);
 
-/* Where weight row block b is generated: the cache when there is one, else a rotating buffer
- * (two, so one block is generated while the previous one is consumed: one barrier per block). */
-static inline T *FI_S(fi_blk_target)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t b,
-                                     int64_t kc, int64_t n) {
-    if (L->w_cache) return (T *)L->w_cache + b * kc * n;
-    return (T *)ws->wblk[b & 1];
+/* Activation and statistics of column block ch, whose z is final. */
+static void FI_S(fi_fwd_finish)(fi_stack_ws *ws, const fi_stack_layer *L, T *z, T *h, int64_t B,
+                                int64_t cw, int64_t N, int64_t ch) {
+    if (FI_S(fi_fused_act_stats)(ws, L, z, h, B, cw, N, ch)) return;
+    FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, z, B, cw, N, ch);
+    for (int64_t r = 0; r < B; r++)
+        FI_S(fi_act_forward)((fi_act)L->act, L->p0, z + r * N, h + r * N, cw);
+    FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 1, h, B, cw, N, ch);
+}
+
+/* Column block ch of z = hin W + b (ap: the packed input), by weight row blocks of kc rows: the
+ * weights are given, or generated row piece by row piece into this thread's buffer gb (or the
+ * cache), packed into bp and consumed at once. */
+static void FI_S(fi_fwd_block)(const FI_S(fi_fwd_ctx) *c, int64_t ch, const T *ap, T *bp, T *gb) {
+    fi_stack_ws *ws = c->ws;
+    const fi_stack_layer *L = c->L;
+    const int64_t B = c->B, K = c->K, N = c->N;
+    const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
+    const int64_t kc = ws->is_f64 ? 128 : 256; /* kc x FI_STACK_CW values: 128 KiB (256 f64) */
+    T *z = c->z + c0;
+    for (int64_t r = 0; r < B; r++) {
+        if (L->bias) memcpy(z + r * N, (const T *)L->bias + c0, sizeof(T) * (size_t)cw);
+        else memset(z + r * N, 0, sizeof(T) * (size_t)cw);
+    }
+    for (int64_t kb = 0; kb < K; kb += kc) {
+        const int64_t kcb = K - kb < kc ? K - kb : kc;
+        const T *Wb = (const T *)L->w + kb * N + c0;
+        int64_t ldw = N;
+        if (!L->w) {
+            T *dst = L->w_cache ? (T *)L->w_cache + kb * N + c0 : gb;
+            ldw = L->w_cache ? N : cw;
+            for (int64_t k = 0; k < kcb; k++)
+                c->fill(&L->ws, (uint64_t)((kb + k) * N + c0), cw, &L->wp, dst + k * ldw);
+            Wb = dst;
+        }
+        FI_S(fi_gemm_pack_b)(Wb, ldw, 1, kcb, cw, bp);
+        FI_S(fi_gemm_packed)(c->kt, B, cw, kcb, ap + kb * FI_MR, K * FI_MR, bp, kcb * NR, z, N);
+    }
+    FI_S(fi_fwd_finish)(ws, L, z, c->h + c0, B, cw, N, ch);
 }
 
 static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_fwd_ctx) *c = (const FI_S(fi_fwd_ctx) *)ctx_;
     fi_stack_ws *ws = c->ws;
     const fi_stack_layer *L = c->L;
-    const int64_t B = c->B, K = c->K, N = c->N, kc = c->kc;
-    T *ap = (T *)ws->apack;
+    const int64_t B = c->B, K = c->K, N = c->N;
     T *bp = (T *)ws->bpack + (size_t)tid * (size_t)(4 * ws->blk_elems + 8 * FI_STACK_CW + 64);
-    int64_t lo, hi;
+    T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
+    int64_t lo, hi, ch;
+    if (!c->whole && nt > 1 && ws->apriv && B <= ws->apriv_rows) {
+        /* no barrier: this thread packs the input for itself once it has a block to compute */
+        T *ap = NULL;
+        while ((ch = fi_next_unit(c->next)) < c->n_chunks) {
+            if (!ap) {
+                ap = (T *)ws->apriv + (size_t)tid * (size_t)ws->apriv_stride;
+                FI_S(fi_gemm_pack_a)(c->hin, K, 1, B, K, ap);
+            }
+            FI_S(fi_fwd_block)(c, ch, ap, bp, gb);
+        }
+        return;
+    }
+    T *ap = (T *)ws->apack;
     fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
     for (int64_t p = lo; p < hi; p++) {
         int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
         FI_S(fi_gemm_pack_a)(c->hin + p * FI_MR * K, K, 1, mr, K, ap + p * K * FI_MR);
+    }
+    if (!c->whole) {
+        fi_team_barrier(nt);
+        while ((ch = fi_next_unit(c->next)) < c->n_chunks) FI_S(fi_fwd_block)(c, ch, ap, bp, gb);
+        return;
     }
     fi_share(B, tid, nt, &lo, &hi);
     for (int64_t r = lo; r < hi; r++) {
         if (L->bias) memcpy(c->z + r * N, L->bias, sizeof(T) * (size_t)N);
         else memset(c->z + r * N, 0, sizeof(T) * (size_t)N);
     }
-    const int gen = L->w == NULL;
-    int64_t c_lo, c_hi;
-    fi_share(c->n_chunks, tid, nt, &c_lo, &c_hi);
-    if (c->whole) {
-        T *Wf = gen ? (L->w_cache ? (T *)L->w_cache : (T *)ws->wfull) : (T *)L->w;
-        if (gen) fi_stack_gen_share(L, c->fill, 0, K * N, (char *)Wf, sizeof(T), tid, nt);
-        fi_team_barrier(nt);
-        for (int64_t ch = c_lo; ch < c_hi; ch++) {
-            const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
-            FI_S(fi_gemm_pack_b)(Wf + c0, N, 1, K, cw, bp);
-            for (int64_t r0 = 0; r0 < B; r0 += FI_STACK_MC) {
-                const int64_t mc = B - r0 < FI_STACK_MC ? B - r0 : FI_STACK_MC;
-                FI_S(fi_gemm_packed)(c->kt, mc, cw, K, ap + r0 * K, K * FI_MR, bp, K * NR,
-                                     c->z + r0 * N + c0, N);
-            }
-            if (FI_S(fi_fused_act_stats)(ws, L, c->z + c0, c->h + c0, B, cw, N, ch)) continue;
-            FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, c->z + c0, B, cw, N, ch);
-            for (int64_t r = 0; r < B; r++)
-                FI_S(fi_act_forward)((fi_act)L->act, L->p0, c->z + r * N + c0,
-                                     c->h + r * N + c0, cw);
-            FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 1, c->h + c0, B, cw, N, ch);
-        }
-        return;
-    }
-    const int64_t nblk = (K + kc - 1) / kc;
-    if (gen) {
-        int64_t k0 = kc < K ? kc : K;
-        fi_stack_gen_share(L, c->fill, 0, k0 * N, (char *)FI_S(fi_blk_target)(ws, L, 0, kc, N),
-                           sizeof(T), tid, nt);
-    }
+    T *Wf = L->w ? (T *)L->w : (L->w_cache ? (T *)L->w_cache : (T *)ws->wfull);
+    if (!L->w) fi_stack_gen_share(L, c->fill, 0, K * N, (char *)Wf, sizeof(T), tid, nt);
     fi_team_barrier(nt);
-    for (int64_t b = 0; b < nblk; b++) {
-        const int64_t kb = b * kc, kcb = K - kb < kc ? K - kb : kc;
-        const T *Wb = gen ? FI_S(fi_blk_target)(ws, L, b, kc, N) : (const T *)L->w + kb * N;
-        if (gen && b + 1 < nblk) {
-            int64_t kb1 = kb + kc, kc1 = K - kb1 < kc ? K - kb1 : kc;
-            fi_stack_gen_share(L, c->fill, (uint64_t)(kb1 * N), kc1 * N,
-                               (char *)FI_S(fi_blk_target)(ws, L, b + 1, kc, N), sizeof(T), tid, nt);
+    while ((ch = fi_next_unit(c->next)) < c->n_chunks) {
+        const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
+        FI_S(fi_gemm_pack_b)(Wf + c0, N, 1, K, cw, bp);
+        for (int64_t r0 = 0; r0 < B; r0 += FI_STACK_MC) {
+            const int64_t mc = B - r0 < FI_STACK_MC ? B - r0 : FI_STACK_MC;
+            FI_S(fi_gemm_packed)(c->kt, mc, cw, K, ap + r0 * K, K * FI_MR, bp, K * NR,
+                                 c->z + r0 * N + c0, N);
         }
-        for (int64_t ch = c_lo; ch < c_hi; ch++) {
-            const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
-            FI_S(fi_gemm_pack_b)(Wb + c0, N, 1, kcb, cw, bp);
-            FI_S(fi_gemm_packed)(c->kt, B, cw, kcb, ap + kb * FI_MR, K * FI_MR, bp, kcb * NR,
-                                 c->z + c0, N);
-            if (b == nblk - 1 && /* the block's z is final: activation and statistics now */
-                !FI_S(fi_fused_act_stats)(ws, L, c->z + c0, c->h + c0, B, cw, N, ch)) {
-                FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 0, c->z + c0, B, cw, N, ch);
-                for (int64_t r = 0; r < B; r++)
-                    FI_S(fi_act_forward)((fi_act)L->act, L->p0, c->z + r * N + c0,
-                                         c->h + r * N + c0, cw);
-                FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 1, c->h + c0, B, cw, N, ch);
-            }
-        }
-        if (b + 1 < nblk) fi_team_barrier(nt);
+        FI_S(fi_fwd_finish)(ws, L, c->z + c0, c->h + c0, B, cw, N, ch);
     }
 }
 
@@ -109,8 +119,9 @@ void FI_S(fi_stack_forward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
     c.B = B;
     c.K = L->fan_in;
     c.N = L->fan_out;
-    c.kc = fi_stack_kc(ws, c.N);
     c.n_chunks = (c.N + FI_STACK_CW - 1) / FI_STACK_CW;
+    int64_t next = 0;
+    c.next = &next;
     /* whole-layer product: large batch, the K x CW panel fits the per-thread scratch, and the
      * weights are given, cached, or fit the whole-layer buffer */
     c.whole = B >= FI_STACK_WHOLE_B && c.K * FI_STACK_CW <= 4 * ws->blk_elems &&
@@ -134,7 +145,50 @@ typedef struct {
     int gram, bwd_packed;
     const T *g, *z, *hprev;
     T *gprev, *dw_out, *db_out;
+    int64_t *next;        /* 6 shared unit counters, one per dynamically shared loop */
 } FI_S(fi_bwd_ctx);
+
+/* Rows [kb, kb + kcb) of W (generated into this thread's gb when not given) -> columns
+ * [kb, kb + kcb) of dL/dh_prev = dz W^T: dot kernels below FI_STACK_WHOLE_B (weight-row major),
+ * above it the block packed transposed and the axpy kernel over dz's A panels. */
+static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int64_t kcb, T *gb,
+                                     T *bpw) {
+    const fi_stack_layer *L = c->L;
+    const int64_t B = c->B, K = c->K, N = c->N;
+    const T *dz = (const T *)c->ws->dz;
+    const T *Wb = (const T *)L->w + kb * N;
+    if (!L->w) {
+        c->fill(&L->ws, (uint64_t)(kb * N), kcb * N, &L->wp, gb);
+        Wb = gb;
+    }
+    if (c->bwd_packed) {
+        const T *adz = (const T *)c->ws->apack_dz;
+        FI_S(fi_gemm_pack_b)(Wb, 1, N, N, kcb, bpw);
+        for (int64_t r = 0; r < B; r++) memset(c->gprev + r * K + kb, 0, sizeof(T) * (size_t)kcb);
+        for (int64_t p = 0; p * FI_MR < B; p++) {
+            int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
+            FI_S(fi_gemm_packed)(c->kt, mr, kcb, N, adz + p * N * FI_MR, N * FI_MR, bpw, N * NR,
+                                 c->gprev + p * FI_MR * K + kb, K);
+        }
+        return;
+    }
+    /* jb weight rows (about FI_STACK_DOT_L1 bytes) stay in L1 while every tile of dz rows
+     * passes them: each dz tile is read from L2 once per jb weight rows, not once per
+     * FI_DOT_NJ. The tiling does not change any element's operations. */
+    int64_t jb = FI_STACK_DOT_L1 / (N * (int64_t)sizeof(T)) / FI_DOT_NJ * FI_DOT_NJ;
+    if (jb < FI_DOT_NJ) jb = FI_DOT_NJ;
+    for (int64_t j0 = 0; j0 < kcb; j0 += jb) {
+        const int64_t j1 = kcb - j0 < jb ? kcb : j0 + jb;
+        for (int64_t i = 0; i < B; i += FI_DOT_MI) {
+            int64_t mi = B - i < FI_DOT_MI ? B - i : FI_DOT_MI;
+            for (int64_t j = j0; j < j1; j += FI_DOT_NJ) {
+                int64_t nj = j1 - j < FI_DOT_NJ ? j1 - j : FI_DOT_NJ;
+                c->kt->FI_SC(dot, SFX)[mi][nj](N, dz + i * N, N, Wb + j * N, N,
+                                               c->gprev + i * K + kb + j, K);
+            }
+        }
+    }
+}
 
 static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_bwd_ctx) *c = (const FI_S(fi_bwd_ctx) *)ctx_;
@@ -142,12 +196,11 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     const fi_stack_layer *L = c->L;
     const int64_t B = c->B, K = c->K, N = c->N;
     T *dz = (T *)ws->dz;
-    int64_t lo, hi;
+    int64_t lo, hi, u;
     /* 1. statistics of dL/dh and dz = dL/dh * act'(z), per column block */
-    fi_share(c->n_chunks, tid, nt, &lo, &hi);
-    for (int64_t ch = lo; ch < hi; ch++) {
-        const int64_t c0 = ch * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
-        FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 2, c->g + c0, B, cw, N, ch);
+    while ((u = fi_next_unit(&c->next[0])) < c->n_chunks) {
+        const int64_t c0 = u * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
+        FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 2, c->g + c0, B, cw, N, u);
         for (int64_t r = 0; r < B; r++)
             FI_S(fi_act_backward)((fi_act)L->act, L->p0, c->z + r * N + c0, c->g + r * N + c0,
                                   dz + r * N + c0, cw);
@@ -159,7 +212,11 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             }
     }
     fi_team_barrier(nt);
-    /* 2. statistics of dW = hprev^T dz */
+    /* 2. what the shared loops below read, split statically: the centred rows of hprev and dz
+     * (Gram route), hprev^T and dz packed (dW tiles), dz packed as A panels (dL/dh_prev, large
+     * batches) */
+    const int tiles = !c->gram || c->dw_out;
+    const int gp_packed = c->gprev && c->bwd_packed;
     if (c->gram) {
         fi_share(B, tid, nt, &lo, &hi);
         for (int64_t b = lo; b < hi; b++) {
@@ -176,36 +233,9 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             ws->dbar[b] = m;
             for (int64_t j = 0; j < N; j++) ws->dc[b * N + j] = (double)dr[j] - m;
         }
-        fi_team_barrier(nt);
-        /* upper triangles of the two Gram matrices, tile rows dealt round-robin */
-        int64_t n_t = (B + FI_STACK_GRAM_TILE - 1) / FI_STACK_GRAM_TILE;
-        for (int64_t t = tid; t < n_t; t += nt) {
-            int64_t i = t * FI_STACK_GRAM_TILE;
-            int64_t mi = B - i < FI_STACK_GRAM_TILE ? B - i : FI_STACK_GRAM_TILE;
-            fi_gemm_dot_f64(c->kt, mi, B - i, K, ws->hc + i * K, K, ws->hc + i * K, K,
-                            ws->g1 + i * B + i, B);
-            fi_gemm_dot_f64(c->kt, mi, B - i, N, ws->dc + i * N, N, ws->dc + i * N, N,
-                            ws->g2 + i * B + i, B);
-        }
-        /* u_j = sum_b hbar_b dc_bj, v_i = sum_b dbar_b hc_bi: rows outer (contiguous reads),
-         * every sum still taken over b in order, so the bits do not depend on the split */
-        fi_share(N, tid, nt, &lo, &hi);
-        for (int64_t j = lo; j < hi; j++) ws->u[j] = 0;
-        for (int64_t b = 0; b < B; b++) {
-            const double hb = ws->hbar[b], *dcb = ws->dc + b * N;
-            for (int64_t j = lo; j < hi; j++) ws->u[j] += hb * dcb[j];
-        }
-        fi_share(K, tid, nt, &lo, &hi);
-        for (int64_t i = lo; i < hi; i++) ws->v[i] = 0;
-        for (int64_t b = 0; b < B; b++) {
-            const double db = ws->dbar[b], *hcb = ws->hc + b * K;
-            for (int64_t i = lo; i < hi; i++) ws->v[i] += db * hcb[i];
-        }
     }
-    /* dW formed tile by tile: for its statistics (no Gram route) and/or into dw_out. A tile
-     * written into dw_out goes through exactly the operations of a scratch tile. */
-    if (!c->gram || c->dw_out) {
-        T *ap = (T *)ws->apack, *bpd = (T *)ws->bpack_dz;
+    T *ap = (T *)ws->apack, *bpd = (T *)ws->bpack_dz;
+    if (tiles) {
         fi_share((K + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
         for (int64_t p = lo; p < hi; p++) {
             int64_t mr = K - p * FI_MR < FI_MR ? K - p * FI_MR : FI_MR;
@@ -216,12 +246,52 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             int64_t nr = N - q * NR < NR ? N - q * NR : NR;
             FI_S(fi_gemm_pack_b)(dz + q * NR, N, 1, B, nr, bpd + q * B * NR);
         }
-        fi_team_barrier(nt);
+    }
+    if (gp_packed) {
+        T *adz = (T *)ws->apack_dz;
+        fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
+        for (int64_t p = lo; p < hi; p++) {
+            int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
+            FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
+        }
+    }
+    if (c->gram || tiles || gp_packed) fi_team_barrier(nt);
+    /* 3. shared loops, no barrier between them */
+    if (c->gram) {
+        /* upper triangles of the two Gram matrices, by tile rows */
+        const int64_t n_t = (B + FI_STACK_GRAM_TILE - 1) / FI_STACK_GRAM_TILE;
+        while ((u = fi_next_unit(&c->next[1])) < n_t) {
+            int64_t i = u * FI_STACK_GRAM_TILE;
+            int64_t mi = B - i < FI_STACK_GRAM_TILE ? B - i : FI_STACK_GRAM_TILE;
+            fi_gemm_dot_f64(c->kt, mi, B - i, K, ws->hc + i * K, K, ws->hc + i * K, K,
+                            ws->g1 + i * B + i, B);
+            fi_gemm_dot_f64(c->kt, mi, B - i, N, ws->dc + i * N, N, ws->dc + i * N, N,
+                            ws->g2 + i * B + i, B);
+        }
+        /* u_j = sum_b hbar_b dc_bj, v_i = sum_b dbar_b hc_bi: rows outer (contiguous reads),
+         * every sum still taken over b in order, so the bits do not depend on the split */
+        const int64_t nu = (N + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
+        const int64_t nv = (K + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
+        while ((u = fi_next_unit(&c->next[2])) < nu + nv) {
+            const int is_u = u < nu;
+            const int64_t n = is_u ? N : K, j0 = (is_u ? u : u - nu) * FI_STACK_UV_UNIT;
+            const int64_t j1 = n - j0 < FI_STACK_UV_UNIT ? n : j0 + FI_STACK_UV_UNIT;
+            double *acc = is_u ? ws->u : ws->v;
+            const double *w = is_u ? ws->hbar : ws->dbar, *x = is_u ? ws->dc : ws->hc;
+            for (int64_t j = j0; j < j1; j++) acc[j] = 0;
+            for (int64_t b = 0; b < B; b++) {
+                const double wb = w[b], *xb = x + b * n;
+                for (int64_t j = j0; j < j1; j++) acc[j] += wb * xb[j];
+            }
+        }
+    }
+    /* dW formed tile by tile: for its statistics (no Gram route) and/or into dw_out. A tile
+     * written into dw_out goes through exactly the operations of a scratch tile. */
+    if (tiles) {
         T *tile = (T *)ws->tile + (size_t)tid * FI_STACK_TM * FI_STACK_CW;
         const fi_stats_cfg none = {0};
-        fi_share(c->n_tilerows, tid, nt, &lo, &hi);
-        for (int64_t tr = lo; tr < hi; tr++) {
-            const int64_t i0 = tr * FI_STACK_TM, mi = K - i0 < FI_STACK_TM ? K - i0 : FI_STACK_TM;
+        while ((u = fi_next_unit(&c->next[3])) < c->n_tilerows) {
+            const int64_t i0 = u * FI_STACK_TM, mi = K - i0 < FI_STACK_TM ? K - i0 : FI_STACK_TM;
             fi_moments acc, m;
             fi_moments_clear(&acc);
             for (int64_t j0 = 0; j0 < N; j0 += FI_STACK_CW) {
@@ -236,62 +306,17 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
                     fi_moments_merge(&acc, &m);
                 }
             }
-            if (!c->gram) ws->tilerow[tr] = acc;
+            if (!c->gram) ws->tilerow[u] = acc;
         }
     }
-    /* 3. dL/dh_prev = dz W^T, weight row block by row block */
+    /* 4. dL/dh_prev = dz W^T by weight row blocks, each generated where it is consumed */
     if (!c->gprev) return;
-    const int gen = L->w == NULL;
-    const int64_t kc = c->kc, nblk = (K + kc - 1) / kc;
-    /* large batches: packed axpy product; this thread's rows of dz packed once (and its rows of
-     * dL/dh_prev zeroed), each weight block packed transposed into its own scratch */
-    T *adz = (T *)ws->apack_dz;
+    T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
     T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)(4 * ws->blk_elems + 8 * FI_STACK_CW + 64);
-    int64_t p_lo = 0, p_hi = 0;
-    if (c->bwd_packed) {
-        fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &p_lo, &p_hi);
-        for (int64_t p = p_lo; p < p_hi; p++) {
-            int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
-            FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
-            memset(c->gprev + p * FI_MR * K, 0, sizeof(T) * (size_t)(mr * K));
-        }
-    }
-    if (gen) {
-        int64_t k0 = kc < K ? kc : K;
-        fi_stack_gen_share(L, c->fill, 0, k0 * N, (char *)ws->wblk[0], sizeof(T), tid, nt);
-    }
-    fi_team_barrier(nt);
-    const int64_t ti_n = (B + FI_DOT_MI - 1) / FI_DOT_MI;
-    for (int64_t b = 0; b < nblk; b++) {
-        const int64_t kb = b * kc, kcb = K - kb < kc ? K - kb : kc;
-        const T *Wb = gen ? (const T *)ws->wblk[b & 1] : (const T *)L->w + kb * N;
-        if (gen && b + 1 < nblk) {
-            int64_t kb1 = kb + kc, kc1 = K - kb1 < kc ? K - kb1 : kc;
-            fi_stack_gen_share(L, c->fill, (uint64_t)(kb1 * N), kc1 * N,
-                               (char *)ws->wblk[(b + 1) & 1], sizeof(T), tid, nt);
-        }
-        if (c->bwd_packed) {
-            /* dL/dh_prev[:, kb:kb+kcb] = dz Wb^T: one chain over n per element; A panel outer
-             * (in L1), the packed block (in L2) inner */
-            FI_S(fi_gemm_pack_b)(Wb, 1, N, N, kcb, bpw);
-            for (int64_t p = p_lo; p < p_hi; p++) {
-                int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
-                FI_S(fi_gemm_packed)(c->kt, mr, kcb, N, adz + p * N * FI_MR, N * FI_MR, bpw,
-                                     N * NR, c->gprev + p * FI_MR * K + kb, K);
-            }
-            if (b + 1 < nblk) fi_team_barrier(nt);
-            continue;
-        }
-        const int64_t tj_n = (kcb + FI_DOT_NJ - 1) / FI_DOT_NJ;
-        fi_share(ti_n * tj_n, tid, nt, &lo, &hi);
-        for (int64_t t = lo; t < hi; t++) { /* weight-row major: a thread reads its own rows */
-            int64_t j = (t / ti_n) * FI_DOT_NJ, i = (t % ti_n) * FI_DOT_MI;
-            int64_t mi = B - i < FI_DOT_MI ? B - i : FI_DOT_MI;
-            int64_t nj = kcb - j < FI_DOT_NJ ? kcb - j : FI_DOT_NJ;
-            c->kt->FI_SC(dot, SFX)[mi][nj](N, dz + i * N, N, Wb + j * N, N,
-                                           c->gprev + i * K + kb + j, K);
-        }
-        if (b + 1 < nblk) fi_team_barrier(nt);
+    const int64_t nblk = (K + c->kc - 1) / c->kc;
+    while ((u = fi_next_unit(&c->next[4])) < nblk) {
+        const int64_t kb = u * c->kc, kcb = K - kb < c->kc ? K - kb : c->kc;
+        FI_S(fi_bwd_gprev_block)(c, kb, kcb, gb, bpw);
     }
 }
 
@@ -318,6 +343,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.gprev = gprev;
     c.dw_out = dw_out;
     c.db_out = db_out;
+    int64_t next[6] = {0, 0, 0, 0, 0, 0};
+    c.next = next;
     fi_team_run(fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4)),
                 FI_S(fi_bwd_body), &c);
     fi_stack_collect(ws, 2, c.n_chunks, c.N, grad);
@@ -354,21 +381,25 @@ typedef struct {
     const T *z;
     T *h;
     int64_t n;
+    int64_t *next;
 } FI_S(fi_actv_ctx);
 
 #define FI_STACK_ACT_UNIT 4096
 static void FI_S(fi_actv_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_actv_ctx) *c = (const FI_S(fi_actv_ctx) *)ctx_;
-    int64_t lo, hi;
-    fi_share((c->n + FI_STACK_ACT_UNIT - 1) / FI_STACK_ACT_UNIT, tid, nt, &lo, &hi);
-    for (int64_t u = lo; u < hi; u++) {
+    const int64_t nu = (c->n + FI_STACK_ACT_UNIT - 1) / FI_STACK_ACT_UNIT;
+    int64_t u;
+    (void)tid;
+    (void)nt;
+    while ((u = fi_next_unit(c->next)) < nu) {
         int64_t a = u * FI_STACK_ACT_UNIT, len = c->n - a < FI_STACK_ACT_UNIT ? c->n - a : FI_STACK_ACT_UNIT;
         FI_S(fi_act_forward)((fi_act)c->act, c->p0, c->z + a, c->h + a, len);
     }
 }
 
 void FI_S(fi_stack_activate)(fi_stack_ws *ws, int act, double p0, const T *z, T *h, int64_t n) {
-    FI_S(fi_actv_ctx) c = {act, p0, z, h, n};
+    int64_t next = 0;
+    FI_S(fi_actv_ctx) c = {act, p0, z, h, n, &next};
     if (n > 0) fi_team_run(fi_stack_threads(ws, (double)n), FI_S(fi_actv_body), &c);
 }
 
@@ -377,13 +408,15 @@ typedef struct {
     int which;
     const T *x;
     int64_t B, n, n_chunks;
+    int64_t *next;
 } FI_S(fi_stats_ctx);
 
 static void FI_S(fi_stats_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_stats_ctx) *c = (const FI_S(fi_stats_ctx) *)ctx_;
-    int64_t lo, hi;
-    fi_share(c->n_chunks, tid, nt, &lo, &hi);
-    for (int64_t ch = lo; ch < hi; ch++) {
+    int64_t ch;
+    (void)tid;
+    (void)nt;
+    while ((ch = fi_next_unit(c->next)) < c->n_chunks) {
         const int64_t c0 = ch * FI_STACK_CW, cw = c->n - c0 < FI_STACK_CW ? c->n - c0 : FI_STACK_CW;
         FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), c->ws, c->which, c->x + c0, c->B, cw, c->n, ch);
     }
@@ -391,7 +424,8 @@ static void FI_S(fi_stats_body)(void *ctx_, int tid, int nt) {
 
 void FI_S(fi_stack_stats)(fi_stack_ws *ws, int which, const T *x, int64_t B, int64_t n,
                           fi_layer_stats *out) {
-    FI_S(fi_stats_ctx) c = {ws, which, x, B, n, (n + FI_STACK_CW - 1) / FI_STACK_CW};
+    int64_t next = 0;
+    FI_S(fi_stats_ctx) c = {ws, which, x, B, n, (n + FI_STACK_CW - 1) / FI_STACK_CW, &next};
     fi_team_run(fi_stack_threads(ws, (double)B * (double)n), FI_S(fi_stats_body), &c);
     fi_stack_collect(ws, which, c.n_chunks, n, out);
 }
