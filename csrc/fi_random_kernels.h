@@ -214,6 +214,10 @@ static inline void FI_K(box_muller4d)(v4q a, v4q b, v4d *zc, v4d *zs) {
     FI_K(box_muller4d_n)(&a, &b, zc, zs, 1);
 }
 
+/* Groups per Box-Muller call (2 NG interleaved vector pairs): more chains than this only spill. */
+#define FI_NG_F32 1
+#define FI_NG_F64 2
+
 /* Normals of NG consecutive groups (X: 32 NG words, out: contiguous). */
 static inline __attribute__((always_inline)) void FI_K(xn_normal_f32)(const uint32_t *X,
                                                                      const fi_dist_params *p,
@@ -305,97 +309,281 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
  * of the retry stream (stream id with its top bit flipped, reserved for this). Accepted values
  * follow the normal restricted to the interval and the retries are independent draws of the
  * truncated law, so the mixture is exactly the truncated normal, and value v still depends only
- * on (key, stream, v). */
-static inline uint32_t FI_K(retry_word)(const fi_stream_id *s, uint64_t p) {
-    uint64_t block = (p / FI_GROUP_WORDS) * FI_GROUP_BLOCKS + (p % FI_GROUP_BLOCKS);
-    uint64_t rs = s->stream ^ FI_RETRY_STREAM_BIT;
-    uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)rs, (uint32_t)(rs >> 32)};
-    uint32_t w[4];
-    fi_philox4x32_10(ctr, s->key, w);
-    return w[(p / FI_GROUP_BLOCKS) % 4];
+ * on (key, stream, v).
+ *
+ * The main pass writes every normal and queues the rejected slots (value index, destination) in a
+ * retry buffer, found from a bit mask of the whole transform (one branch per set bit, none per
+ * vector). The buffer is resolved in batches of 8: the 8 retry-stream Philox blocks in one vector
+ * (each lane its own counter), then the inverse CDF on two vectors of 4. Each retry is a pure
+ * function of its value index, so batching gives the same bits as one retry at a time. */
+#ifndef FI_RETRY_BUF_DEFINED
+#define FI_RETRY_BUF_DEFINED
+#define FI_RETRY_CAP 144  /* flushed once it holds FI_RETRY_FLUSH; a transform adds at most 64 */
+#define FI_RETRY_FLUSH 64
+typedef struct {
+    int n;
+    uint64_t v[FI_RETRY_CAP];  /* value index in the stream */
+    void *dst[FI_RETRY_CAP];   /* where the value goes */
+    FI_ALIGN32 double u[FI_RETRY_CAP]; /* its uniform on the retry stream (padded to 16) */
+} fi_retry_buf;
+#endif
+
+/* Bit i set where lane i of a comparison mask is true. */
+static inline unsigned FI_K(mask8)(v8i m) {
+#if defined(__AVX__)
+    return (unsigned)_mm256_movemask_ps((__m256)m);
+#elif defined(__SSE2__)
+    __m128 lo, hi;
+    memcpy(&lo, &m, 16);
+    memcpy(&hi, (char *)&m + 16, 16);
+    return (unsigned)_mm_movemask_ps(lo) | ((unsigned)_mm_movemask_ps(hi) << 4);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < 8; i++) r |= (unsigned)(m[i] != 0) << i;
+    return r;
+#endif
+}
+static inline unsigned FI_K(mask4)(v4l m) {
+#if defined(__AVX__)
+    return (unsigned)_mm256_movemask_pd((__m256d)m);
+#elif defined(__SSE2__)
+    __m128d lo, hi;
+    memcpy(&lo, &m, 16);
+    memcpy(&hi, (char *)&m + 16, 16);
+    return (unsigned)_mm_movemask_pd(lo) | ((unsigned)_mm_movemask_pd(hi) << 2);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < 4; i++) r |= (unsigned)(m[i] != 0) << i;
+    return r;
+#endif
 }
 
-/* Inverse-CDF values for the rejected slots of a group, four at a time. k[i] is the value index
- * in the group, u[i] its retry uniform; writes out[k[i]] (clamped). */
-#define FI_DEFINE_RETRY(NAME, T)                                                                 \
-    static inline void FI_K(NAME)(const int *k, const double *u, int n, const fi_dist_params *p, \
-                                  T *out) {                                                      \
-        const T lo = (T)p->out_lo, hi = (T)p->out_hi;                                            \
+/* Queue the slots whose bit is set in rej: value v_base + i goes to out + i. */
+static inline void FI_K(retry_queue)(fi_retry_buf *rb, uint64_t rej, uint64_t v_base, char *out,
+                                     size_t itemsize) {
+    int n = rb->n;
+    while (rej) {
+        int i = __builtin_ctzll(rej);
+        rej &= rej - 1;
+        rb->v[n] = v_base + (uint64_t)i;
+        rb->dst[n] = out + itemsize * (size_t)i;
+        n++;
+    }
+    rb->n = n;
+}
+
+/* Philox blocks (block[8 k + i], retry stream) for 8 nv arbitrary block numbers: row r of
+ * vector k in c[4 k + r]; nv chains interleaved. */
+static inline __attribute__((always_inline)) void FI_K(philox_retry)(const fi_stream_id *s,
+                                                                    const uint64_t *block, v8u *c,
+                                                                    int nv) {
+    uint64_t rs = s->stream ^ FI_RETRY_STREAM_BIT;
+    v8u a0[2], a1[2], a2[2], a3[2];
+    FI_EACH(k, nv) {
+        for (int i = 0; i < 8; i++) {
+            a0[k][i] = (uint32_t)block[8 * k + i];
+            a1[k][i] = (uint32_t)(block[8 * k + i] >> 32);
+        }
+        a2[k] = (v8u){0} + (uint32_t)rs;
+        a3[k] = (v8u){0} + (uint32_t)(rs >> 32);
+    }
+    uint32_t k0 = s->key[0], k1 = s->key[1];
+#pragma GCC unroll 10
+    for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        const v8u k0v = (v8u){0} + (k0 + (uint32_t)r * FI_PHILOX_W0);
+        const v8u k1v = (v8u){0} + (k1 + (uint32_t)r * FI_PHILOX_W1);
+        FI_EACH(k, nv) FI_PHILOX_ROUND(a0[k], a1[k], a2[k], a3[k], k0v, k1v);
+    }
+    FI_EACH(k, nv) {
+        c[4 * k] = a0[k];
+        c[4 * k + 1] = a1[k];
+        c[4 * k + 2] = a2[k];
+        c[4 * k + 3] = a3[k];
+    }
+}
+
+/* Gather lanes idx[0..m) of src (the rest repeat idx[0]) into nv vectors of 4. */
+static inline __attribute__((always_inline)) void FI_K(gather4d)(const double *src, const int *idx,
+                                                                int m, v4d *v, int nv) {
+    FI_EACH(k, nv) for (int l = 0; l < 4; l++) {
+        int j = 4 * k + l;
+        v[k][l] = src[idx[j < m ? j : 0]];
+    }
+}
+static inline __attribute__((always_inline)) void FI_K(scatter4d)(double *dst, const int *idx, int m,
+                                                                 const v4d *v, int nv) {
+    FI_EACH(k, nv) for (int l = 0; l < 4; l++) {
+        int j = 4 * k + l;
+        if (j < m) dst[idx[j]] = v[k][l];
+    }
+}
+
+/* The queued retries from their uniforms rb->u: the inverse CDF as truncnorm_z4d computes it, the
+ * central-region and tail retries packed separately (each region's polynomial only on the lanes
+ * that take it: the same per-lane operations, so the same bits), then loc + scale z in the
+ * output dtype, clamped into the open interval, written to its slot. */
+#define FI_DEFINE_RETRY_RESOLVE(NAME, T)                                                         \
+    static void FI_K(NAME)(fi_retry_buf *rb, const fi_dist_params *p) {                          \
+        const int n = rb->n;                                                                     \
+        double pp[FI_RETRY_CAP];                                                                 \
+        double z[FI_RETRY_CAP];                                                                  \
+        int ic[FI_RETRY_CAP], it[FI_RETRY_CAP], nc = 0, nt = 0;                                  \
+        unsigned char lower[FI_RETRY_CAP];                                                       \
         for (int i = 0; i < n; i += 4) {                                                         \
-            v4d uv = (v4d){0.5, 0.5, 0.5, 0.5};                                                  \
-            for (int j = 0; j < 4 && i + j < n; j++) uv[j] = u[i + j];                           \
-            v4d z = FI_K(truncnorm_z4d)(uv, p);                                                  \
+            v4d u = fi_load4d(rb->u + i); /* lanes past n: padding */                            \
+            v4d pl = u * p->tn_mass + p->tn_pa;                                                  \
+            v4d qu = (1.0 - u) * p->tn_mass + p->tn_qb;                                          \
+            v4l lw = pl < 0.5;                                                                   \
+            v4d pv = fi_sel4d(lw, pl, qu), q = pv - 0.5;                                         \
+            unsigned cm = FI_K(mask4)((q >= -0.425) & (q <= 0.425));                             \
+            fi_store4d(pp + i, pv);                                                              \
+            unsigned lm = FI_K(mask4)(lw);                                                       \
             for (int j = 0; j < 4 && i + j < n; j++) {                                           \
-                T v = (T)(z[j] * p->scale + p->loc);                                             \
-                out[k[i + j]] = v < lo ? lo : (v > hi ? hi : v);                                 \
+                int c = (cm >> j) & 1;                                                           \
+                lower[i + j] = (unsigned char)((lm >> j) & 1);                                   \
+                ic[nc] = i + j;                                                                  \
+                it[nt] = i + j;                                                                  \
+                nc += c;                                                                         \
+                nt += 1 - c;                                                                     \
             }                                                                                    \
         }                                                                                        \
+        for (int j = 0; j < nc; j += 16) {                                                       \
+            v4d q[4], x[4];                                                                      \
+            FI_K(gather4d)(pp, ic + j, nc - j, q, 4);                                            \
+            FI_EACH(k, 4) q[k] = q[k] - 0.5;                                                     \
+            fi_ndtri_central4d_n(q, x, 4);                                                       \
+            FI_K(scatter4d)(z, ic + j, nc - j, x, 4);                                            \
+        }                                                                                        \
+        for (int j = 0; j < nt; j += 8) {                                                        \
+            v4d pt[2], x[2];                                                                     \
+            FI_K(gather4d)(pp, it + j, nt - j, pt, 2);                                           \
+            FI_EACH(k, 2) pt[k] = fi_sel4d(pt[k] < 0.5, pt[k], (v4d){0.5, 0.5, 0.5, 0.5});       \
+            fi_ndtri_tail4d_n(pt, x, 2);                                                         \
+            FI_K(scatter4d)(z, it + j, nt - j, x, 2);                                            \
+        }                                                                                        \
+        const T lo = (T)p->out_lo, hi = (T)p->out_hi;                                            \
+        for (int i = 0; i < n; i++) {                                                            \
+            double zi = lower[i] ? z[i] : -z[i];                                                 \
+            zi = zi < p->tn_za ? p->tn_za : zi;                                                  \
+            zi = zi > p->tn_zb ? p->tn_zb : zi;                                                  \
+            T v = (T)(zi * p->scale + p->loc);                                                   \
+            *(T *)rb->dst[i] = v < lo ? lo : (v > hi ? hi : v);                                  \
+        }                                                                                        \
+        rb->n = 0;                                                                               \
     }
-FI_DEFINE_RETRY(retry_f32, float)
-FI_DEFINE_RETRY(retry_f64, double)
+FI_DEFINE_RETRY_RESOLVE(retry_resolve_f32, float)
+FI_DEFINE_RETRY_RESOLVE(retry_resolve_f64, double)
 
-static inline void FI_K(xg_truncrej_f32)(const uint32_t *X, const fi_dist_params *p, void *out_,
-                                         const fi_stream_id *s, uint64_t g) {
-    float *out = (float *)out_;
+/* Blocks of 16 queued retries, the index of the value's word(s) in each block, and the words. */
+#define FI_RETRY_WORDS(rb, i, BLOCK_OF, ROW_OF, c, row)                                          \
+    do {                                                                                         \
+        uint64_t block_[16];                                                                     \
+        for (int j_ = 0; j_ < 16; j_++) {                                                        \
+            uint64_t v_ = (rb)->v[(i) + j_ < (rb)->n ? (i) + j_ : 0];                            \
+            block_[j_] = BLOCK_OF(v_);                                                           \
+            row[j_ >> 3][j_ & 7] = ROW_OF(v_);                                                   \
+        }                                                                                        \
+        FI_K(philox_retry)(s, block_, c, 2);                                                     \
+    } while (0)
+
+/* float32 value v is word v of the retry stream: block (v / 32) * 8 + v % 8, row (v / 8) % 4;
+ * u = (w + 1/2) 2^-32. */
+#define FI_F32_BLOCK(v) (((v) / FI_GROUP_WORDS) * FI_GROUP_BLOCKS + (v) % FI_GROUP_BLOCKS)
+#define FI_F32_ROW(v) ((uint32_t)(((v) / FI_GROUP_BLOCKS) % 4))
+static void FI_K(retry_flush_f32)(const fi_stream_id *s, const fi_dist_params *p, fi_retry_buf *rb) {
+    for (int i = 0; i < rb->n; i += 16) {
+        v8u c[8], row[2];
+        FI_RETRY_WORDS(rb, i, FI_F32_BLOCK, FI_F32_ROW, c, row);
+        for (int k = 0; k < 2; k++) {
+            v8u w = (v8u)(((v8i)(row[k] == 0) & (v8i)c[4 * k]) | ((v8i)(row[k] == 1) & (v8i)c[4 * k + 1]) |
+                          ((v8i)(row[k] == 2) & (v8i)c[4 * k + 2]) | ((v8i)(row[k] == 3) & (v8i)c[4 * k + 3]));
+            for (int h = 0; h < 2; h++) {
+                v4u wh;
+                memcpy(&wh, (char *)&w + 16 * h, 16);
+                v4d u = (fi_u52_to_f64(__builtin_convertvector(wh, v4q)) + 0.5) * 0x1p-32;
+                fi_store4d(rb->u + i + 8 * k + 4 * h, u);
+            }
+        }
+    }
+    FI_K(retry_resolve_f32)(rb, p);
+}
+
+/* float64 value v = 16 g + k takes rows 2 (k / 8) and 2 (k / 8) + 1 (low and high word) of block
+ * 8 g + k % 8 of the retry stream; u = ((x >> 12) + 1/2) 2^-52. */
+#define FI_F64_BLOCK(v) (((v) / 16) * FI_GROUP_BLOCKS + (v) % FI_GROUP_BLOCKS)
+#define FI_F64_ROW(v) ((uint32_t)(((v) / FI_GROUP_BLOCKS) & 1))
+static void FI_K(retry_flush_f64)(const fi_stream_id *s, const fi_dist_params *p, fi_retry_buf *rb) {
+    for (int i = 0; i < rb->n; i += 16) {
+        v8u c[8], row[2];
+        FI_RETRY_WORDS(rb, i, FI_F64_BLOCK, FI_F64_ROW, c, row);
+        for (int k = 0; k < 2; k++) {
+            v8i upper = (v8i)(row[k] != 0);
+            v8u wl = (v8u)(((v8i)c[4 * k + 2] & upper) | ((v8i)c[4 * k] & ~upper));
+            v8u wh = (v8u)(((v8i)c[4 * k + 3] & upper) | ((v8i)c[4 * k + 1] & ~upper));
+            for (int h = 0; h < 2; h++) {
+                v4q x = fi_join64((const uint32_t *)&wl, (const uint32_t *)&wh, h);
+                fi_store4d(rb->u + i + 8 * k + 4 * h, (fi_u52_to_f64(x >> 12) + 0.5) * 0x1p-52);
+            }
+        }
+    }
+    FI_K(retry_resolve_f64)(rb, p);
+}
+
+/* Main pass of NG groups (X: 32 NG words; values from v_base, contiguous in out). */
+static inline __attribute__((always_inline)) void FI_K(xr_truncrej_f32)(
+    const uint32_t *X, const fi_dist_params *p, float *out, uint64_t v_base, fi_retry_buf *rb,
+    int NG) {
     const float loc = (float)p->loc, scale = (float)p->scale;
     const float lo = (float)p->out_lo, hi = (float)p->out_hi;
-    int k[32], n_rej = 0;
-    double u[32];
-    for (int pair = 0; pair < 2; pair++) {
-        v8f zc, zs;
-        FI_K(box_muller8f)(fi_load8u(X + 16 * pair), fi_load8u(X + 16 * pair + 8), &zc, &zs);
-        v8f y[2] = {zc * scale + loc, zs * scale + loc};
-        for (int h = 0; h < 2; h++) {
-            v8i inside = (y[h] >= lo) & (y[h] <= hi);
-            fi_store8f(out + 16 * pair + 8 * h, y[h]);
-            if (__builtin_expect(fi_all8(inside), 1)) continue;
-            for (int lane = 0; lane < 8; lane++) {
-                if (inside[lane]) continue;
-                int kk = 16 * pair + 8 * h + lane;
-                uint32_t w = FI_K(retry_word)(s, g * FI_GROUP_WORDS + (uint64_t)kk);
-                k[n_rej] = kk;
-                u[n_rej++] = ((double)w + 0.5) * 0x1p-32;
-            }
-        }
+    v8u a[FI_NMAX], b[FI_NMAX];
+    v8f zc[FI_NMAX], zs[FI_NMAX];
+    FI_EACH(k, 2 * NG) {
+        a[k] = fi_load8u(X + 16 * k);
+        b[k] = fi_load8u(X + 16 * k + 8);
     }
-    if (n_rej) FI_K(retry_f32)(k, u, n_rej, p, out);
+    FI_K(box_muller8f_n)(a, b, zc, zs, 2 * NG);
+    uint64_t rej = 0;
+    FI_EACH(k, 2 * NG) {
+        v8f y0 = zc[k] * scale + loc, y1 = zs[k] * scale + loc;
+        fi_store8f(out + 16 * k, y0);
+        fi_store8f(out + 16 * k + 8, y1);
+        unsigned r0 = FI_K(mask8)((y0 < lo) | (y0 > hi)), r1 = FI_K(mask8)((y1 < lo) | (y1 > hi));
+        rej |= (uint64_t)(r0 | (r1 << 8)) << (16 * k);
+    }
+    if (rej) FI_K(retry_queue)(rb, rej, v_base, (char *)out, sizeof(float));
 }
 
-static inline void FI_K(xg_truncrej_f64)(const uint32_t *X, const fi_dist_params *p, void *out_,
-                                         const fi_stream_id *s, uint64_t g) {
-    double *out = (double *)out_;
-    int k[16], n_rej = 0;
-    double u[16];
-    for (int half = 0; half < 2; half++) {
-        v4q a = fi_join64(X, X + 8, half);
-        v4q b = fi_join64(X + 16, X + 24, half);
-        v4d zc, zs;
-        FI_K(box_muller4d)(a, b, &zc, &zs);
-        v4d y[2] = {zc * p->scale + p->loc, zs * p->scale + p->loc};
-        for (int h = 0; h < 2; h++) {
-            v4l inside = (y[h] >= p->out_lo) & (y[h] <= p->out_hi);
-            fi_store4d(out + 8 * h + 4 * half, y[h]);
-            if (__builtin_expect(fi_all4(inside), 1)) continue;
-            for (int lane = 0; lane < 4; lane++) {
-                if (inside[lane]) continue;
-                int kk = 8 * h + 4 * half + lane; /* value index in the group */
-                /* its two words: rows 2(kk/8) and 2(kk/8)+1 of lane kk%8 of group g */
-                uint64_t wp = g * FI_GROUP_WORDS + 16 * (uint64_t)(kk >> 3) + (uint64_t)(kk & 7);
-                uint64_t x = (uint64_t)FI_K(retry_word)(s, wp) |
-                             ((uint64_t)FI_K(retry_word)(s, wp + 8) << 32);
-                k[n_rej] = kk;
-                u[n_rej++] = ((double)(x >> 12) + 0.5) * 0x1p-52;
-            }
-        }
+static inline __attribute__((always_inline)) void FI_K(xr_truncrej_f64)(
+    const uint32_t *X, const fi_dist_params *p, double *out, uint64_t v_base, fi_retry_buf *rb,
+    int NG) {
+    v4q a[FI_NMAX], b[FI_NMAX];
+    v4d zc[FI_NMAX], zs[FI_NMAX];
+    FI_EACH(k, 2 * NG) { /* k = 2 group + half */
+        const uint32_t *Xg = X + FI_GROUP_WORDS * (k >> 1);
+        a[k] = fi_join64(Xg, Xg + 8, k & 1);
+        b[k] = fi_join64(Xg + 16, Xg + 24, k & 1);
     }
-    if (n_rej) FI_K(retry_f64)(k, u, n_rej, p, out);
+    FI_K(box_muller4d_n)(a, b, zc, zs, 2 * NG);
+    uint64_t rej = 0;
+    FI_EACH(k, 2 * NG) {
+        v4d y0 = zc[k] * p->scale + p->loc, y1 = zs[k] * p->scale + p->loc;
+        int o = 16 * (k >> 1) + 4 * (k & 1);
+        fi_store4d(out + o, y0);
+        fi_store4d(out + o + 8, y1);
+        unsigned r0 = FI_K(mask4)((y0 < p->out_lo) | (y0 > p->out_hi));
+        unsigned r1 = FI_K(mask4)((y1 < p->out_lo) | (y1 > p->out_hi));
+        rej |= (uint64_t)(r0 | (r1 << 8)) << o;
+    }
+    if (rej) FI_K(retry_queue)(rb, rej, v_base, (char *)out, sizeof(double));
 }
 
-/* Adapters: the fills pass the stream and group to every transform; most do not need them. */
+/* Transforms as the fills call them: xg_ one group, xi_ FI_ILP consecutive groups into
+ * contiguous output (the normals interleave their groups' Box-Muller chains, the others go group
+ * by group); g is the first group, rb the retry buffer (rejection only). */
 #define FI_PLAIN_XG(NAME)                                                                        \
     static inline void FI_K(xg_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
-                                       const fi_stream_id *s, uint64_t g) {                      \
-        (void)s; (void)g;                                                                        \
+                                       uint64_t g, fi_retry_buf *rb) {                           \
+        (void)g; (void)rb;                                                                       \
         FI_K(xf_##NAME)(X, p, out);                                                              \
     }
 FI_PLAIN_XG(raw)
@@ -406,34 +594,49 @@ FI_PLAIN_XG(normal_f64)
 FI_PLAIN_XG(truncnorm_f32)
 FI_PLAIN_XG(truncnorm_f64)
 
-/* Transforms of FI_ILP whole consecutive groups into contiguous output: the normals interleave
- * their groups' Box-Muller chains, the others go group by group. */
 #define FI_LOOP_XG(NAME, VPG, T)                                                                 \
     static inline void FI_K(xi_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
-                                       const fi_stream_id *s, uint64_t g) {                      \
+                                       uint64_t g, fi_retry_buf *rb) {                           \
         for (int j = 0; j < FI_ILP; j++)                                                         \
-            FI_K(xg_##NAME)(X + FI_GROUP_WORDS * j, p, (T *)out + (VPG) * j, s, g + (uint64_t)j); \
+            FI_K(xg_##NAME)(X + FI_GROUP_WORDS * j, p, (T *)out + (VPG) * j, g + (uint64_t)j, rb); \
     }
 FI_LOOP_XG(raw, 32, uint32_t)
 FI_LOOP_XG(uniform_f32, 32, float)
 FI_LOOP_XG(uniform_f64, 16, double)
 FI_LOOP_XG(truncnorm_f32, 32, float)
 FI_LOOP_XG(truncnorm_f64, 16, double)
-FI_LOOP_XG(truncrej_f32, 32, float)
-FI_LOOP_XG(truncrej_f64, 16, double)
+
+#define FI_GROUPS_XG(NAME, VPG, T)                                                               \
+    static inline void FI_K(xg_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
+                                       uint64_t g, fi_retry_buf *rb) {                           \
+        FI_K(xr_##NAME)(X, p, (T *)out, g * (VPG), rb, 1);                                       \
+    }                                                                                            \
+    static inline void FI_K(xi_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
+                                       uint64_t g, fi_retry_buf *rb) {                           \
+        FI_K(xr_##NAME)(X, p, (T *)out, g * (VPG), rb, FI_ILP);                                  \
+    }
 static inline void FI_K(xi_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out,
-                                       const fi_stream_id *s, uint64_t g) {
-    (void)s; (void)g;
-    FI_K(xn_normal_f32)(X, p, (float *)out, FI_ILP);
+                                       uint64_t g, fi_retry_buf *rb) {
+    (void)g; (void)rb;
+    for (int j = 0; j < FI_ILP; j += FI_NG_F32)
+        FI_K(xn_normal_f32)(X + FI_GROUP_WORDS * j, p, (float *)out + 32 * j, FI_NG_F32);
 }
 static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out,
-                                       const fi_stream_id *s, uint64_t g) {
-    (void)s; (void)g;
+                                       uint64_t g, fi_retry_buf *rb) {
+    (void)g; (void)rb;
     FI_K(xn_normal_f64)(X, p, (double *)out, FI_ILP);
 }
+FI_GROUPS_XG(truncrej_f32, 32, float)
+FI_GROUPS_XG(truncrej_f64, 16, double)
 
-/* ---- fills: values v0 .. v0+n-1; partial groups at either end go through a scratch group ---- */
-#define FI_DEFINE_FILL(NAME, VPG, T, XFORM, XFORM_ILP)                                                     \
+static inline void FI_K(no_flush)(const fi_stream_id *s, const fi_dist_params *p, fi_retry_buf *rb) {
+    (void)s; (void)p; (void)rb;
+}
+
+/* ---- fills: values v0 .. v0+n-1; partial groups at either end go through a scratch group ----
+ * FLUSH resolves the queued retries: whenever the buffer is half full, before a scratch group is
+ * copied out, and at the end. */
+#define FI_DEFINE_FILL(NAME, VPG, T, XFORM, XFORM_ILP, FLUSH)                                     \
     static void FI_K(NAME)(const fi_stream_id *s, uint64_t v0, int64_t n,                         \
                            const fi_dist_params *p, void *out_) {                                 \
         T *out = (T *)out_;                                                                       \
@@ -441,10 +644,13 @@ static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *
         int64_t off = (int64_t)(v0 % (VPG));                                                      \
         FI_ALIGN32 uint32_t X[FI_GROUP_WORDS * FI_ILP];                                           \
         FI_ALIGN32 T tmp[VPG];                                                                    \
+        fi_retry_buf rb;                                                                          \
+        rb.n = 0;                                                                                 \
         while (n > 0) {                                                                           \
             FI_K(philox_groups)(s, g, X);                                                         \
             if (off == 0 && n >= FI_ILP * (VPG)) {                                                \
-                XFORM_ILP(X, p, out, s, g);                                                       \
+                XFORM_ILP(X, p, out, g, &rb);                                                     \
+                if (rb.n >= FI_RETRY_FLUSH) FLUSH(s, p, &rb);                                     \
                 out += FI_ILP * (VPG);                                                            \
                 n -= FI_ILP * (VPG);                                                              \
                 g += FI_ILP;                                                                      \
@@ -453,11 +659,12 @@ static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *
             for (int j = 0; j < FI_ILP && n > 0; j++) {                                           \
                 const uint32_t *Xj = X + FI_GROUP_WORDS * j;                                      \
                 if (off == 0 && n >= (VPG)) {                                                     \
-                    XFORM(Xj, p, out, s, g + (uint64_t)j);                                                            \
+                    XFORM(Xj, p, out, g + (uint64_t)j, &rb);                                      \
                     out += (VPG);                                                                 \
                     n -= (VPG);                                                                   \
                 } else {                                                                          \
-                    XFORM(Xj, p, tmp, s, g + (uint64_t)j);                                                            \
+                    XFORM(Xj, p, tmp, g + (uint64_t)j, &rb);                                      \
+                    FLUSH(s, p, &rb);                                                             \
                     int64_t take = (VPG) - off;                                                   \
                     if (take > n) take = n;                                                       \
                     memcpy(out, tmp + off, (size_t)take * sizeof(T));                             \
@@ -468,17 +675,22 @@ static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *
             }                                                                                     \
             g += FI_ILP;                                                                          \
         }                                                                                         \
+        if (rb.n) FLUSH(s, p, &rb);                                                               \
     }
 
-FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw), FI_K(xi_raw))
-FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32), FI_K(xi_uniform_f32))
-FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64), FI_K(xi_uniform_f64))
-FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32), FI_K(xi_normal_f32))
-FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64), FI_K(xi_normal_f64))
-FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32), FI_K(xi_truncnorm_f32))
-FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64), FI_K(xi_truncnorm_f64))
-FI_DEFINE_FILL(fill_truncrej_f32, 32, float, FI_K(xg_truncrej_f32), FI_K(xi_truncrej_f32))
-FI_DEFINE_FILL(fill_truncrej_f64, 16, double, FI_K(xg_truncrej_f64), FI_K(xi_truncrej_f64))
+#define FI_NF FI_K(no_flush)
+FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw), FI_K(xi_raw), FI_NF)
+FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32), FI_K(xi_uniform_f32), FI_NF)
+FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64), FI_K(xi_uniform_f64), FI_NF)
+FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32), FI_K(xi_normal_f32), FI_NF)
+FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64), FI_K(xi_normal_f64), FI_NF)
+FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32), FI_K(xi_truncnorm_f32), FI_NF)
+FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64), FI_K(xi_truncnorm_f64), FI_NF)
+FI_DEFINE_FILL(fill_truncrej_f32, 32, float, FI_K(xg_truncrej_f32), FI_K(xi_truncrej_f32),
+               FI_K(retry_flush_f32))
+FI_DEFINE_FILL(fill_truncrej_f64, 16, double, FI_K(xg_truncrej_f64), FI_K(xi_truncrej_f64),
+               FI_K(retry_flush_f64))
+#undef FI_NF
 
 /* The method is a function of the interval alone, so every path and thread count agrees. */
 static void FI_K(fill_truncnorm_f32)(const fi_stream_id *s, uint64_t v0, int64_t n,
