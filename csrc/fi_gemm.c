@@ -60,7 +60,7 @@ const fi_gemm_kernels *fi_gemm_kernels_current(void) {
             int64_t nv = n - q * NR < NR ? n - q * NR : NR;                                       \
             for (int64_t p = 0; p * FI_MR < m; p++) {                                             \
                 int64_t mr = m - p * FI_MR < FI_MR ? m - p * FI_MR : FI_MR;                       \
-                kt->ax_##SFX[mr](kc, Ap + p * a_pstride, Bp + q * b_pstride,                      \
+                kt->ax_##SFX[mr](kc, Ap + p * a_pstride, 0, Bp + q * b_pstride,                   \
                                  C + p * FI_MR * ldc + q * NR, ldc, nv);                          \
             }                                                                                     \
         }                                                                                         \

@@ -16,9 +16,12 @@
  *     loop; a whole layer (pack, product, activation, fused statistics) took 1.60 ms at batch
  *     64 against 1.30 ms for OpenBLAS's bare sgemm, and 5.57 against 4.35 ms at batch 256
  *     (78-81%). Small batches are bound by generating the weights, not by the product.
- * The dot kernels (C = A B^T over contiguous rows) serve dL/dh_prev = dz W^T without
- * transposing W for batches below 128; larger batches pack each weight row block transposed and
- * use the axpy kernel (about 1.3x faster per product on this machine; fi_stack_impl.h). */
+ * dL/dh_prev = dz W^T: below batch 128 the "axr" kernels read groups of 6 weight rows in place
+ * against dz^T packed once per layer (2026-11-23, one thread, profile shares against the forward
+ * product of the same size: 1.04x at (512, 512, batch 64), where the dot kernels took 1.28x and,
+ * before they loaded each vector once, 1.40x); larger batches pack each weight row block
+ * transposed and use the packed axpy kernel (fi_stack_impl.h). The dot kernels (C = A B^T over
+ * contiguous rows) serve the float64 Gram matrices of the dW statistics. */
 #ifndef FI_GEMM_H
 #define FI_GEMM_H
 
@@ -30,11 +33,12 @@
 #define FI_DOT_MI 4    /* dot-kernel tile: rows of A ... */
 #define FI_DOT_NJ 3    /* ... times rows of B */
 
-/* axpy: C[i*ldc + j] += sum_k a[k*FI_MR + i] * b[k*NR + j], i < m (kernel index), j < nv. */
-typedef void (*fi_kax_f32)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                           int64_t nv);
-typedef void (*fi_kax_f64)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                           int64_t nv);
+/* axpy: C[i*ldc + j] += sum_k A(i, k) * b[k*NR + j], i < m (kernel index), j < nv, with
+ * A(i, k) = a[k*FI_MR + i] (ax: packed panel, lda unused) or a[i*lda + k] (axr: rows in place). */
+typedef void (*fi_kax_f32)(int64_t kc, const float *a, int64_t lda, const float *b, float *c,
+                           int64_t ldc, int64_t nv);
+typedef void (*fi_kax_f64)(int64_t kc, const double *a, int64_t lda, const double *b, double *c,
+                           int64_t ldc, int64_t nv);
 /* dot: c[i*ldc + j] = sum_n a[i*lda + n] * b[j*ldb + n], i < MI, j < NJ (kernel indices). */
 typedef void (*fi_kdot_f32)(int64_t len, const float *a, int64_t lda, const float *b, int64_t ldb,
                             float *c, int64_t ldc);
@@ -44,6 +48,8 @@ typedef void (*fi_kdot_f64)(int64_t len, const double *a, int64_t lda, const dou
 typedef struct {
     fi_kax_f32 ax_f32[FI_MR + 1];                      /* index: rows 1..FI_MR */
     fi_kax_f64 ax_f64[FI_MR + 1];
+    fi_kax_f32 axr_f32[FI_MR + 1];
+    fi_kax_f64 axr_f64[FI_MR + 1];
     fi_kdot_f32 dot_f32[FI_DOT_MI + 1][FI_DOT_NJ + 1]; /* index: [rows of A][rows of B] */
     fi_kdot_f64 dot_f64[FI_DOT_MI + 1][FI_DOT_NJ + 1];
 } fi_gemm_kernels;

@@ -43,10 +43,11 @@ static inline v8f fi_bc8f(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 static inline v4d fi_bc4d(double x) { return (v4d){x, x, x, x}; }
 
 /* ---- axpy kernels: m rows (1..FI_MR) x NR columns; nv valid columns of C (1..NR) ---------- */
-#define FI_DEF_AXPY_F32(M)                                                                        \
-    static void FI_GK(kax_f32_##M)(int64_t kc, const float *a, const float *b, float *c,          \
-                                   int64_t ldc, int64_t nv) {                                     \
+#define FI_DEF_AXPY_F32(NAME, M, AIDX)                                                            \
+    static void FI_GK(NAME##_##M)(int64_t kc, const float *a, int64_t lda, const float *b,        \
+                                  float *c, int64_t ldc, int64_t nv) {                            \
         FI_ALIGN32 float tmp[M * 16];                                                             \
+        (void)lda;                                                                                \
         float *cp = c;                                                                            \
         int64_t ld = ldc;                                                                         \
         if (nv < 16) {                                                                            \
@@ -63,7 +64,7 @@ static inline v4d fi_bc4d(double x) { return (v4d){x, x, x, x}; }
         for (int64_t k = 0; k < kc; k++) {                                                        \
             v8f b0 = fi_load8f(b + 16 * k), b1 = fi_load8f(b + 16 * k + 8);                       \
             _Pragma("GCC unroll 6") for (int i = 0; i < M; i++) {                                 \
-                v8f ai = fi_bc8f(a[FI_MR * k + i]);                                             \
+                v8f ai = fi_bc8f(AIDX(i, k));                                             \
                 acc0[i] = FI_GK(fma8f)(ai, b0, acc0[i]);                                          \
                 acc1[i] = FI_GK(fma8f)(ai, b1, acc1[i]);                                          \
             }                                                                                     \
@@ -76,10 +77,11 @@ static inline v4d fi_bc4d(double x) { return (v4d){x, x, x, x}; }
             for (int i = 0; i < M; i++) memcpy(c + i * ldc, tmp + 16 * i, (size_t)nv * 4);        \
     }
 
-#define FI_DEF_AXPY_F64(M)                                                                        \
-    static void FI_GK(kax_f64_##M)(int64_t kc, const double *a, const double *b, double *c,       \
-                                   int64_t ldc, int64_t nv) {                                     \
+#define FI_DEF_AXPY_F64(NAME, M, AIDX)                                                            \
+    static void FI_GK(NAME##_##M)(int64_t kc, const double *a, int64_t lda, const double *b,      \
+                                  double *c, int64_t ldc, int64_t nv) {                           \
         FI_ALIGN32 double tmp[M * 8];                                                             \
+        (void)lda;                                                                                \
         double *cp = c;                                                                           \
         int64_t ld = ldc;                                                                         \
         if (nv < 8) {                                                                             \
@@ -96,7 +98,7 @@ static inline v4d fi_bc4d(double x) { return (v4d){x, x, x, x}; }
         for (int64_t k = 0; k < kc; k++) {                                                        \
             v4d b0 = fi_load4d(b + 8 * k), b1 = fi_load4d(b + 8 * k + 4);                         \
             _Pragma("GCC unroll 6") for (int i = 0; i < M; i++) {                                 \
-                v4d ai = fi_bc4d(a[FI_MR * k + i]);                                             \
+                v4d ai = fi_bc4d(AIDX(i, k));                                             \
                 acc0[i] = FI_GK(fma4d)(ai, b0, acc0[i]);                                          \
                 acc1[i] = FI_GK(fma4d)(ai, b1, acc1[i]);                                          \
             }                                                                                     \
@@ -109,18 +111,33 @@ static inline v4d fi_bc4d(double x) { return (v4d){x, x, x, x}; }
             for (int i = 0; i < M; i++) memcpy(c + i * ldc, tmp + 8 * i, (size_t)nv * 8);         \
     }
 
-FI_DEF_AXPY_F32(1)
-FI_DEF_AXPY_F32(2)
-FI_DEF_AXPY_F32(3)
-FI_DEF_AXPY_F32(4)
-FI_DEF_AXPY_F32(5)
-FI_DEF_AXPY_F32(6)
-FI_DEF_AXPY_F64(1)
-FI_DEF_AXPY_F64(2)
-FI_DEF_AXPY_F64(3)
-FI_DEF_AXPY_F64(4)
-FI_DEF_AXPY_F64(5)
-FI_DEF_AXPY_F64(6)
+/* element (i, k) of A: packed panels (kax) or rows lda apart (kaxr: rows of W read in place) */
+#define FI_AP(i, k) a[FI_MR * (k) + (i)]
+#define FI_AR(i, k) a[(i) * lda + (k)]
+FI_DEF_AXPY_F32(kax_f32, 1, FI_AP)
+FI_DEF_AXPY_F32(kax_f32, 2, FI_AP)
+FI_DEF_AXPY_F32(kax_f32, 3, FI_AP)
+FI_DEF_AXPY_F32(kax_f32, 4, FI_AP)
+FI_DEF_AXPY_F32(kax_f32, 5, FI_AP)
+FI_DEF_AXPY_F32(kax_f32, 6, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 1, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 2, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 3, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 4, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 5, FI_AP)
+FI_DEF_AXPY_F64(kax_f64, 6, FI_AP)
+FI_DEF_AXPY_F32(kaxr_f32, 1, FI_AR)
+FI_DEF_AXPY_F32(kaxr_f32, 2, FI_AR)
+FI_DEF_AXPY_F32(kaxr_f32, 3, FI_AR)
+FI_DEF_AXPY_F32(kaxr_f32, 4, FI_AR)
+FI_DEF_AXPY_F32(kaxr_f32, 5, FI_AR)
+FI_DEF_AXPY_F32(kaxr_f32, 6, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 1, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 2, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 3, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 4, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 5, FI_AR)
+FI_DEF_AXPY_F64(kaxr_f64, 6, FI_AR)
 
 /* ---- dot kernels: MI rows of A x NJ rows of B, both contiguous along n -------------------- */
 static inline float FI_GK(hsum8f)(v8f v) {
@@ -198,6 +215,10 @@ const fi_gemm_kernels FI_GK(fi_gemm_kernels) = {
      FI_GK(kax_f32_5), FI_GK(kax_f32_6)},
     {NULL, FI_GK(kax_f64_1), FI_GK(kax_f64_2), FI_GK(kax_f64_3), FI_GK(kax_f64_4),
      FI_GK(kax_f64_5), FI_GK(kax_f64_6)},
+    {NULL, FI_GK(kaxr_f32_1), FI_GK(kaxr_f32_2), FI_GK(kaxr_f32_3), FI_GK(kaxr_f32_4),
+     FI_GK(kaxr_f32_5), FI_GK(kaxr_f32_6)},
+    {NULL, FI_GK(kaxr_f64_1), FI_GK(kaxr_f64_2), FI_GK(kaxr_f64_3), FI_GK(kaxr_f64_4),
+     FI_GK(kaxr_f64_5), FI_GK(kaxr_f64_6)},
     {{NULL, NULL, NULL, NULL},
      {NULL, FI_GK(kdot_f32_1_1), FI_GK(kdot_f32_1_2), FI_GK(kdot_f32_1_3)},
      {NULL, FI_GK(kdot_f32_2_1), FI_GK(kdot_f32_2_2), FI_GK(kdot_f32_2_3)},

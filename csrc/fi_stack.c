@@ -37,7 +37,6 @@
 #define FI_STACK_GEN_UNIT 64   /* values per unit of a weight block's generation (2 groups) */
 #define FI_STACK_TM 48         /* rows of dW per tile (8 panels of FI_MR) */
 #define FI_STACK_GRAM_TILE 4   /* rows of a Gram matrix per unit of work */
-#define FI_STACK_DOT_L1 20480  /* bytes of weight rows per L1 block of the dot-kernel dL/dh_prev */
 #define FI_STACK_UV_UNIT 512   /* entries of u or v per unit of work */
 /* Work sharing. Within a layer the units of work (a column block of z, a row block of dL/dh_prev,
  * a tile row of dW, a Gram tile row) are handed out dynamically: each thread takes the next unit
@@ -63,6 +62,7 @@ struct fi_stack_ws {
     void *apack;           /* packed layer input (forward) or packed hprev^T (backward) */
     void *bpack_dz;        /* packed dz (backward, direct dW) */
     void *apack_dz;        /* dz packed as A panels (backward dL/dh_prev, large batches) or NULL */
+    void *bpack_dzt;       /* dz^T packed as B panels (backward dL/dh_prev, small batches) */
     void *wgen;            /* per thread: generated weights of one block (blk_stride values) */
     void *apriv;           /* per thread: the packed layer input (apriv_stride values) or NULL */
     int64_t blk_stride, apriv_stride, apriv_rows;
@@ -93,6 +93,7 @@ void fi_stack_ws_free(fi_stack_ws *ws) {
     free(ws->apack);
     free(ws->bpack_dz);
     free(ws->apack_dz);
+    free(ws->bpack_dzt);
     free(ws->wgen);
     free(ws->apriv);
     free(ws->wfull);
@@ -150,6 +151,7 @@ fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n
     ws->apack = fi_xalloc((size_t)(ap * sz), &fail);
     ws->bpack_dz = fi_xalloc((size_t)(wpad_n * B * sz), &fail);
     if (B >= FI_STACK_WHOLE_B) ws->apack_dz = fi_xalloc((size_t)(bpad * W * sz), &fail);
+    ws->bpack_dzt = fi_xalloc((size_t)((B + nr - 1) / nr * nr * W * sz), &fail);
     int64_t blk = ws->blk_elems + 8 * W + 64;
     if (blk < 4096 * 1 + 64) blk = 4096 + 64;
     ws->blk_stride = blk;

@@ -149,13 +149,12 @@ typedef struct {
 } FI_S(fi_bwd_ctx);
 
 /* Rows [kb, kb + kcb) of W (generated into this thread's gb when not given) -> columns
- * [kb, kb + kcb) of dL/dh_prev = dz W^T: dot kernels below FI_STACK_WHOLE_B (weight-row major),
- * above it the block packed transposed and the axpy kernel over dz's A panels. */
+ * [kb, kb + kcb) of dL/dh_prev = dz W^T: below FI_STACK_WHOLE_B the row-axpy kernels (weight
+ * rows in place), above it the block packed transposed and the axpy kernel over dz's A panels. */
 static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int64_t kcb, T *gb,
                                      T *bpw) {
     const fi_stack_layer *L = c->L;
     const int64_t B = c->B, K = c->K, N = c->N;
-    const T *dz = (const T *)c->ws->dz;
     const T *Wb = (const T *)L->w + kb * N;
     if (!L->w) {
         c->fill(&L->ws, (uint64_t)(kb * N), kcb * N, &L->wp, gb);
@@ -172,20 +171,20 @@ static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int6
         }
         return;
     }
-    /* jb weight rows (about FI_STACK_DOT_L1 bytes) stay in L1 while every tile of dz rows
-     * passes them: each dz tile is read from L2 once per jb weight rows, not once per
-     * FI_DOT_NJ. The tiling does not change any element's operations. */
-    int64_t jb = FI_STACK_DOT_L1 / (N * (int64_t)sizeof(T)) / FI_DOT_NJ * FI_DOT_NJ;
-    if (jb < FI_DOT_NJ) jb = FI_DOT_NJ;
-    for (int64_t j0 = 0; j0 < kcb; j0 += jb) {
-        const int64_t j1 = kcb - j0 < jb ? kcb : j0 + jb;
-        for (int64_t i = 0; i < B; i += FI_DOT_MI) {
-            int64_t mi = B - i < FI_DOT_MI ? B - i : FI_DOT_MI;
-            for (int64_t j = j0; j < j1; j += FI_DOT_NJ) {
-                int64_t nj = j1 - j < FI_DOT_NJ ? j1 - j : FI_DOT_NJ;
-                c->kt->FI_SC(dot, SFX)[mi][nj](N, dz + i * N, N, Wb + j * N, N,
-                                               c->gprev + i * K + kb + j, K);
-            }
+    /* below FI_STACK_WHOLE_B: dL/dh_prev^T = W dz^T with the axpy kernel reading groups of
+     * FI_MR weight rows in place against dz^T packed once per layer (bpack_dzt): every element
+     * one chain over n in order, like the packed path; each 6 x NR tile is written transposed */
+    const T *bdt = (const T *)c->ws->bpack_dzt;
+    _Alignas(32) T tmp[FI_MR * NR];
+    for (int64_t i0 = 0; i0 < kcb; i0 += FI_MR) {
+        const int64_t mr = kcb - i0 < FI_MR ? kcb - i0 : FI_MR;
+        for (int64_t q = 0; q * NR < B; q++) {
+            const int64_t nv = B - q * NR < NR ? B - q * NR : NR;
+            memset(tmp, 0, sizeof(tmp));
+            c->kt->FI_SC(axr, SFX)[mr](N, Wb + i0 * N, N, bdt + q * N * NR, tmp, NR, NR);
+            T *o = c->gprev + q * NR * K + kb + i0;
+            for (int64_t j = 0; j < nv; j++)
+                for (int64_t i = 0; i < mr; i++) o[j * K + i] = tmp[i * NR + j];
         }
     }
 }
@@ -247,6 +246,14 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_b)(dz + q * NR, N, 1, B, nr, bpd + q * B * NR);
         }
     }
+    if (c->gprev && !c->bwd_packed) {
+        T *bdt = (T *)ws->bpack_dzt;
+        fi_share((B + NR - 1) / NR, tid, nt, &lo, &hi);
+        for (int64_t q = lo; q < hi; q++) {
+            int64_t nr = B - q * NR < NR ? B - q * NR : NR;
+            FI_S(fi_gemm_pack_b)(dz + q * NR * N, 1, N, N, nr, bdt + q * N * NR);
+        }
+    }
     if (gp_packed) {
         T *adz = (T *)ws->apack_dz;
         fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
@@ -255,7 +262,7 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
         }
     }
-    if (c->gram || tiles || gp_packed) fi_team_barrier(nt);
+    if (c->gram || tiles || c->gprev) fi_team_barrier(nt);
     /* 3. shared loops, no barrier between them */
     if (c->gram) {
         /* upper triangles of the two Gram matrices, by tile rows */
