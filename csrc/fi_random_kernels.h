@@ -159,55 +159,76 @@ static inline void FI_K(xf_uniform_f64)(const uint32_t *X, const fi_dist_params 
     }
 }
 
+/* a where the sign bit of m's lane is set, b elsewhere (one blend with AVX). */
+static inline v8f FI_K(selsign8f)(v8u m, v8f a, v8f b) {
+#if defined(__AVX__)
+    return (v8f)_mm256_blendv_ps((__m256)b, (__m256)a, (__m256)m);
+#else
+    return fi_sel8f((v8i)m >> 31, a, b);
+#endif
+}
+static inline v4d FI_K(selsign4d)(v4q m, v4d a, v4d b) {
+#if defined(__AVX__)
+    return (v4d)_mm256_blendv_pd((__m256d)b, (__m256d)a, (__m256d)m);
+#else
+    return fi_sel4d(-(v4l)(m >> 63), a, b);
+#endif
+}
+
 /* Box-Muller on (a, b): radius from a (u1 in (0, 1], no log(0)), angle from the top 24 bits of b
  * reduced exactly to a quadrant q and t in (-1/2, 1/2). n independent vectors at once, each step
- * on all n before the next (same operations per lane as one at a time: same bits). */
+ * on all n before the next (same operations per lane as one at a time: same bits).
+ * float32: u1 = RN(a) 2^-32 + 2^-33; w = (b >> 8) + 2^21 (round to the nearest quadrant), m = its
+ * low 22 bits, q = the next two: t = (m + 1/2) 2^-22 - 1/2, exact, is built as the float
+ * 1 + (2m + 1) 2^-23 minus 1.5. q's bits pick cos/sin and their signs by blends on sign bits. */
 static inline __attribute__((always_inline)) void FI_K(box_muller8f_n)(const v8u *a, const v8u *b,
                                                                       v8f *zc, v8f *zs, int n) {
     v8f r[FI_NMAX], s[FI_NMAX], c[FI_NMAX];
-    v8i q[FI_NMAX];
+    v8u w[FI_NMAX];
     FI_EACH(k, n) r[k] = fi_u32_to_f32(a[k]) * 0x1p-32f + 0x1p-33f;
     fi_log8f_n(r, n);
     FI_EACH(k, n) {
         r[k] = fi_sqrt8f(r[k] * -2.0f);
-        v8u w = (b[k] >> 8) + (1u << 21);
-        q[k] = (v8i)((w >> 22) & 3u);
-        s[k] = (fi_i32_to_f32((v8i)(w & 0x3fffffu)) + 0.5f) * 0x1p-22f - 0.5f;
+        w[k] = (b[k] >> 8) + (1u << 21);
+        s[k] = (v8f)(((w[k] << 1) & 0x7fffffu) | 0x3f800001u) - 1.5f;
     }
     fi_sincos_halfpi8f_n(s, c, n);
     FI_EACH(k, n) {
-        v8i swap = (q[k] & 1) != 0;
-        v8f X = fi_sel8f(swap, s[k], c[k]), Y = fi_sel8f(swap, c[k], s[k]);
-        v8i negc = (q[k] == 1) | (q[k] == 2), negs = q[k] >= 2;
-        const v8i sign = (v8i){0} + (int32_t)0x80000000;
-        zc[k] = r[k] * (v8f)((v8i)X ^ (negc & sign));
-        zs[k] = r[k] * (v8f)((v8i)Y ^ (negs & sign));
+        const v8u sign = (v8u){0} + 0x80000000u;
+        v8u q0 = w[k] << 9, q1 = w[k] << 8; /* bits 0 and 1 of q as sign bits */
+        v8f X = FI_K(selsign8f)(q0, s[k], c[k]), Y = FI_K(selsign8f)(q0, c[k], s[k]);
+        zc[k] = r[k] * (v8f)((v8u)X ^ ((q0 ^ q1) & sign)); /* q = 1, 2 */
+        zs[k] = r[k] * (v8f)((v8u)Y ^ (q1 & sign));        /* q = 2, 3 */
     }
 }
 static inline void FI_K(box_muller8f)(v8u a, v8u b, v8f *zc, v8f *zs) {
     FI_K(box_muller8f_n)(&a, &b, zc, zs, 1);
 }
 
+/* float64: u1 = (a >> 11) 2^-53 + 2^-54 (one rounding), computed as the exact
+ * (a >> 12) 2^-52 (1 + that, minus 1) plus 2^-54 or 3 2^-54 by bit 11; the angle as in float32
+ * with w = (b >> 11) + 2^50, m 51 bits. */
 static inline __attribute__((always_inline)) void FI_K(box_muller4d_n)(const v4q *a, const v4q *b,
                                                                       v4d *zc, v4d *zs, int n) {
     v4d r[FI_NMAX], s[FI_NMAX], c[FI_NMAX];
-    v4l q[FI_NMAX];
-    FI_EACH(k, n) r[k] = fi_u53_to_f64(a[k] >> 11) * 0x1p-53 + 0x1p-54;
+    v4q w[FI_NMAX];
+    FI_EACH(k, n) {
+        v4d hi = (v4d)((a[k] >> 12) | 0x3ff0000000000000ull) - 1.0;
+        r[k] = hi + FI_K(selsign4d)(a[k] << 52, (v4d){0} + 0x3p-54, (v4d){0} + 0x1p-54);
+    }
     fi_log4d_n(r, n);
     FI_EACH(k, n) {
         r[k] = fi_sqrt4d(r[k] * -2.0);
-        v4q w = (b[k] >> 11) + (1ull << 50);
-        q[k] = (v4l)((w >> 51) & 3u);
-        s[k] = (fi_u52_to_f64(w & ((1ull << 51) - 1)) + 0.5) * 0x1p-51 - 0.5;
+        w[k] = (b[k] >> 11) + (1ull << 50);
+        s[k] = (v4d)(((w[k] << 1) & 0xfffffffffffffull) | 0x3ff0000000000001ull) - 1.5;
     }
     fi_sincos_halfpi4d_n(s, c, n);
     FI_EACH(k, n) {
-        v4l swap = (q[k] & 1) != 0;
-        v4d X = fi_sel4d(swap, s[k], c[k]), Y = fi_sel4d(swap, c[k], s[k]);
-        v4l negc = (q[k] == 1) | (q[k] == 2), negs = q[k] >= 2;
-        const v4l sign = (v4l){0} + (int64_t)0x8000000000000000ull;
-        zc[k] = r[k] * (v4d)((v4l)X ^ (negc & sign));
-        zs[k] = r[k] * (v4d)((v4l)Y ^ (negs & sign));
+        const v4q sign = (v4q){0} + 0x8000000000000000ull;
+        v4q q0 = w[k] << 12, q1 = w[k] << 11;
+        v4d X = FI_K(selsign4d)(q0, s[k], c[k]), Y = FI_K(selsign4d)(q0, c[k], s[k]);
+        zc[k] = r[k] * (v4d)((v4q)X ^ ((q0 ^ q1) & sign));
+        zs[k] = r[k] * (v4d)((v4q)Y ^ (q1 & sign));
     }
 }
 static inline void FI_K(box_muller4d)(v4q a, v4q b, v4d *zc, v4d *zs) {
@@ -239,21 +260,56 @@ static inline void FI_K(xf_normal_f32)(const uint32_t *X, const fi_dist_params *
     FI_K(xn_normal_f32)(X, p, (float *)out, 1);
 }
 
+/* The 8 uint64 lo[i] | hi[i] << 32 (i < 8) as two vectors, lanes in a per-path order that
+ * store_pairs4d undoes: AVX2 interleaves within 128-bit halves (lanes 0 1 4 5 and 2 3 6 7: one
+ * unpack each, and 128-bit stores put them back), other paths keep 0..3 and 4..7. Each lane's
+ * arithmetic is the same, so are the bits. pairs_mask maps the two vectors' lane masks to bits
+ * in memory order. */
+static inline void FI_K(load_pairs)(const uint32_t *lo, const uint32_t *hi, v4q *v) {
+#if defined(__AVX2__)
+    __m256i l = _mm256_loadu_si256((const __m256i *)lo), h = _mm256_loadu_si256((const __m256i *)hi);
+    v[0] = (v4q)_mm256_unpacklo_epi32(l, h);
+    v[1] = (v4q)_mm256_unpackhi_epi32(l, h);
+#else
+    v[0] = fi_join64(lo, hi, 0);
+    v[1] = fi_join64(lo, hi, 1);
+#endif
+}
+static inline void FI_K(store_pairs4d)(double *out, v4d v0, v4d v1) {
+#if defined(__AVX2__)
+    _mm_storeu_pd(out, _mm256_castpd256_pd128((__m256d)v0));
+    _mm_storeu_pd(out + 4, _mm256_extractf128_pd((__m256d)v0, 1));
+    _mm_storeu_pd(out + 2, _mm256_castpd256_pd128((__m256d)v1));
+    _mm_storeu_pd(out + 6, _mm256_extractf128_pd((__m256d)v1, 1));
+#else
+    fi_store4d(out, v0);
+    fi_store4d(out + 4, v1);
+#endif
+}
+static inline unsigned FI_K(pairs_mask)(unsigned m0, unsigned m1) {
+#if defined(__AVX2__)
+    return (m0 & 3u) | ((m1 & 3u) << 2) | ((m0 & 12u) << 2) | ((m1 & 12u) << 4);
+#else
+    return m0 | (m1 << 4);
+#endif
+}
+
+/* float64 normals of NG groups: vector k = 2 group + h holds lanes h of load_pairs. */
 static inline __attribute__((always_inline)) void FI_K(xn_normal_f64)(const uint32_t *X,
                                                                      const fi_dist_params *p,
                                                                      double *out, int NG) {
     v4q a[FI_NMAX], b[FI_NMAX];
     v4d zc[FI_NMAX], zs[FI_NMAX];
-    FI_EACH(k, 2 * NG) { /* k = 2 group + half */
-        const uint32_t *Xg = X + FI_GROUP_WORDS * (k >> 1);
-        a[k] = fi_join64(Xg, Xg + 8, k & 1);       /* 64-bit row 0: radius */
-        b[k] = fi_join64(Xg + 16, Xg + 24, k & 1); /* 64-bit row 1: angle */
+    FI_EACH(j, NG) {
+        const uint32_t *Xg = X + FI_GROUP_WORDS * j;
+        FI_K(load_pairs)(Xg, Xg + 8, a + 2 * j);       /* 64-bit row 0: radius */
+        FI_K(load_pairs)(Xg + 16, Xg + 24, b + 2 * j); /* 64-bit row 1: angle */
     }
     FI_K(box_muller4d_n)(a, b, zc, zs, 2 * NG);
-    FI_EACH(k, 2 * NG) {
-        double *o = out + 16 * (k >> 1) + 4 * (k & 1);
-        fi_store4d(o, zc[k] * p->scale + p->loc);
-        fi_store4d(o + 8, zs[k] * p->scale + p->loc);
+    FI_EACH(j, NG) {
+        double *o = out + 16 * j;
+        FI_K(store_pairs4d)(o, zc[2 * j] * p->scale + p->loc, zc[2 * j + 1] * p->scale + p->loc);
+        FI_K(store_pairs4d)(o + 8, zs[2 * j] * p->scale + p->loc, zs[2 * j + 1] * p->scale + p->loc);
     }
 }
 static inline void FI_K(xf_normal_f64)(const uint32_t *X, const fi_dist_params *p, void *out) {
@@ -558,21 +614,24 @@ static inline __attribute__((always_inline)) void FI_K(xr_truncrej_f64)(
     int NG) {
     v4q a[FI_NMAX], b[FI_NMAX];
     v4d zc[FI_NMAX], zs[FI_NMAX];
-    FI_EACH(k, 2 * NG) { /* k = 2 group + half */
-        const uint32_t *Xg = X + FI_GROUP_WORDS * (k >> 1);
-        a[k] = fi_join64(Xg, Xg + 8, k & 1);
-        b[k] = fi_join64(Xg + 16, Xg + 24, k & 1);
+    FI_EACH(j, NG) {
+        const uint32_t *Xg = X + FI_GROUP_WORDS * j;
+        FI_K(load_pairs)(Xg, Xg + 8, a + 2 * j);
+        FI_K(load_pairs)(Xg + 16, Xg + 24, b + 2 * j);
     }
     FI_K(box_muller4d_n)(a, b, zc, zs, 2 * NG);
     uint64_t rej = 0;
-    FI_EACH(k, 2 * NG) {
-        v4d y0 = zc[k] * p->scale + p->loc, y1 = zs[k] * p->scale + p->loc;
-        int o = 16 * (k >> 1) + 4 * (k & 1);
-        fi_store4d(out + o, y0);
-        fi_store4d(out + o + 8, y1);
-        unsigned r0 = FI_K(mask4)((y0 < p->out_lo) | (y0 > p->out_hi));
-        unsigned r1 = FI_K(mask4)((y1 < p->out_lo) | (y1 > p->out_hi));
-        rej |= (uint64_t)(r0 | (r1 << 8)) << o;
+    FI_EACH(j, NG) {
+        v4d y[4];
+        unsigned m[4];
+        for (int i = 0; i < 4; i++) {
+            v4d z = i < 2 ? zc[2 * j + i] : zs[2 * j + i - 2];
+            y[i] = z * p->scale + p->loc;
+            m[i] = FI_K(mask4)((y[i] < p->out_lo) | (y[i] > p->out_hi));
+        }
+        FI_K(store_pairs4d)(out + 16 * j, y[0], y[1]);
+        FI_K(store_pairs4d)(out + 16 * j + 8, y[2], y[3]);
+        rej |= (uint64_t)(FI_K(pairs_mask)(m[0], m[1]) | (FI_K(pairs_mask)(m[2], m[3]) << 8)) << (16 * j);
     }
     if (rej) FI_K(retry_queue)(rb, rej, v_base, (char *)out, sizeof(double));
 }
