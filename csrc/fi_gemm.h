@@ -17,7 +17,8 @@
  *     64 against 1.30 ms for OpenBLAS's bare sgemm, and 5.57 against 4.35 ms at batch 256
  *     (78-81%). Small batches are bound by generating the weights, not by the product.
  * dL/dh_prev = dz W^T: below batch 128 the "axr" kernels read groups of 6 weight rows in place
- * against dz^T packed once per layer (2026-11-23, one thread, profile shares against the forward
+ * against dz^T packed once per layer (for batches that fill >= 4/5 of their NR-wide tiles; the
+ * dot kernels below that) (2026-11-23, one thread, profile shares against the forward
  * product of the same size: 1.04x at (512, 512, batch 64), where the dot kernels took 1.28x and,
  * before they loaded each vector once, 1.40x); larger batches pack each weight row block
  * transposed and use the packed axpy kernel (fi_stack_impl.h). The dot kernels (C = A B^T over

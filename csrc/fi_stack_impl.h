@@ -142,7 +142,7 @@ typedef struct {
     const fi_gemm_kernels *kt;
     fi_fill_kernel fill;
     int64_t B, K, N, kc, n_chunks, n_tilerows;
-    int gram, bwd_packed;
+    int gram, bwd_packed, rows_ax;
     const T *g, *z, *hprev;
     T *gprev, *dw_out, *db_out;
     int64_t *next;        /* 6 shared unit counters, one per dynamically shared loop */
@@ -150,7 +150,8 @@ typedef struct {
 
 /* Rows [kb, kb + kcb) of W (generated into this thread's gb when not given) -> columns
  * [kb, kb + kcb) of dL/dh_prev = dz W^T: below FI_STACK_WHOLE_B the row-axpy kernels (weight
- * rows in place), above it the block packed transposed and the axpy kernel over dz's A panels. */
+ * rows in place) or, for batches that fill little of their tiles, the dot kernels; above it the
+ * block packed transposed and the axpy kernel over dz's A panels. */
 static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int64_t kcb, T *gb,
                                      T *bpw) {
     const fi_stack_layer *L = c->L;
@@ -168,6 +169,18 @@ static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int6
             int64_t mr = B - p * FI_MR < FI_MR ? B - p * FI_MR : FI_MR;
             FI_S(fi_gemm_packed)(c->kt, mr, kcb, N, adz + p * N * FI_MR, N * FI_MR, bpw, N * NR,
                                  c->gprev + p * FI_MR * K + kb, K);
+        }
+        return;
+    }
+    if (!c->rows_ax) { /* small batches that would fill few columns of the NR-wide tiles */
+        const T *dz = (const T *)c->ws->dz;
+        for (int64_t j = 0; j < kcb; j += FI_DOT_NJ) {
+            int64_t nj = kcb - j < FI_DOT_NJ ? kcb - j : FI_DOT_NJ;
+            for (int64_t i = 0; i < B; i += FI_DOT_MI) {
+                int64_t mi = B - i < FI_DOT_MI ? B - i : FI_DOT_MI;
+                c->kt->FI_SC(dot, SFX)[mi][nj](N, dz + i * N, N, Wb + j * N, N,
+                                               c->gprev + i * K + kb + j, K);
+            }
         }
         return;
     }
@@ -246,7 +259,7 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_b)(dz + q * NR, N, 1, B, nr, bpd + q * B * NR);
         }
     }
-    if (c->gprev && !c->bwd_packed) {
+    if (c->gprev && c->rows_ax) {
         T *bdt = (T *)ws->bpack_dzt;
         fi_share((B + NR - 1) / NR, tid, nt, &lo, &hi);
         for (int64_t q = lo; q < hi; q++) {
@@ -262,7 +275,7 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
         }
     }
-    if (c->gram || tiles || c->gprev) fi_team_barrier(nt);
+    if (c->gram || tiles || gp_packed || (c->gprev && c->rows_ax)) fi_team_barrier(nt);
     /* 3. shared loops, no barrier between them */
     if (c->gram) {
         /* upper triangles of the two Gram matrices, by tile rows */
@@ -344,6 +357,10 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.gram = fi_stack_uses_gram(ws, B, c.K, c.N);
     c.bwd_packed = ws->apack_dz && B >= FI_STACK_WHOLE_B &&
                    c.N * ((c.kc + NR - 1) / NR * NR) <= 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
+    /* row-axpy kernels when the batch fills at least 4/5 of its NR-wide tiles (their work grows
+     * with the padded batch; the dot kernels' with the batch, at about 1.3x the cost per
+     * multiply-add), else the dot kernels */
+    c.rows_ax = !c.bwd_packed && 5 * B >= 4 * ((B + NR - 1) / NR * NR);
     c.g = g;
     c.z = z;
     c.hprev = hprev;
