@@ -58,25 +58,28 @@ def test_scaled_normal(benchmark, impl, shape):
 
 
 @pytest.mark.parametrize("n", [10**5, 10**7])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ab", [(-2.0, 2.0), (-1.0, 1.0)])  # rejection; inverse CDF (mass < 0.9)
 @pytest.mark.parametrize("impl", ["torch-trunc_normal_", "scipy-truncnorm", "fastinit"])
-def test_truncated_normal(benchmark, impl, n):
-    benchmark.group = f"truncated normal [-2, 2] float32 n={n:.0e}"
+def test_truncated_normal(benchmark, impl, ab, dtype, n):
+    a, b = ab
+    benchmark.group = f"truncated normal [{a:g}, {b:g}] {dtype} n={n:.0e}"
     if impl == "torch-trunc_normal_":
         if torch is None:
             pytest.skip("torch is not installed (optional baseline)")
-        t = torch.empty(n)
-        benchmark(torch.nn.init.trunc_normal_, t, 0.0, 1.0, -2.0, 2.0)
+        t = torch.empty(n, dtype=getattr(torch, dtype))
+        benchmark(torch.nn.init.trunc_normal_, t, 0.0, 1.0, a, b)
     elif impl == "scipy-truncnorm":
         from scipy.stats import truncnorm
 
         if n > 10**5:
             pytest.skip("scipy is too slow for the large case")
         rs = np.random.default_rng(0)
-        benchmark(lambda: truncnorm.rvs(-2, 2, size=n, random_state=rs).astype(np.float32))
+        benchmark(lambda: truncnorm.rvs(a, b, size=n, random_state=rs).astype(dtype))
     else:
         g = fastinit.default_rng(0)
-        out = np.empty(n, np.float32)
-        benchmark(g.truncated_normal, 0.0, 1.0, -2.0, 2.0, dtype=np.float32, out=out)
+        out = np.empty(n, dtype)
+        benchmark(g.truncated_normal, 0.0, 1.0, a, b, dtype=dtype, out=out)
 
 
 @pytest.mark.parametrize("impl", ["numpy", "fastinit"])

@@ -54,6 +54,20 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
         c3 = lo0_;                                                                             \
     } while (0)
 
+/* The round keys of a stream, broadcast, computed once per fill (not once per group). */
+#ifndef FI_PHILOX_KEYS_DEFINED
+#define FI_PHILOX_KEYS_DEFINED
+typedef struct {
+    v8u k0[FI_PHILOX_ROUNDS], k1[FI_PHILOX_ROUNDS];
+} fi_philox_keys;
+#endif
+static inline void FI_K(philox_keys)(const fi_stream_id *s, fi_philox_keys *ks) {
+    for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        ks->k0[r] = (v8u){0} + (s->key[0] + (uint32_t)r * FI_PHILOX_W0);
+        ks->k1[r] = (v8u){0} + (s->key[1] + (uint32_t)r * FI_PHILOX_W1);
+    }
+}
+
 #if defined(__AVX2__)
 /* AVX2: each state row is kept as two vectors of 64-bit lanes, even words and odd words each in
  * the low half of a lane (the high halves hold garbage that no step reads: vpmuludq takes the
@@ -68,10 +82,10 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
         c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0_, 32), c3), k1v);          \
         c3 = p0_;                                                                              \
     } while (0)
-static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
+                                       const fi_philox_keys *ks) {
     const __m256i m0 = _mm256_set1_epi32((int)FI_PHILOX_M0), m1 = _mm256_set1_epi32((int)FI_PHILOX_M1);
     const __m256i ev = _mm256_setr_epi64x(0, 2, 4, 6), od = _mm256_setr_epi64x(1, 3, 5, 7);
-    uint32_t k0 = s->key[0], k1 = s->key[1];
     for (int j = 0; j < FI_ILP; j++, X += FI_GROUP_WORDS) {
         uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
         /* rows 0..3, even (e) and odd (o) lanes */
@@ -82,8 +96,7 @@ static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32
         __m256i e3 = _mm256_set1_epi32((int)(uint32_t)(s->stream >> 32)), o3 = e3;
 #pragma GCC unroll 10
         for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
-            const __m256i k0v = _mm256_set1_epi32((int)(k0 + (uint32_t)r * FI_PHILOX_W0));
-            const __m256i k1v = _mm256_set1_epi32((int)(k1 + (uint32_t)r * FI_PHILOX_W1));
+            const __m256i k0v = (__m256i)ks->k0[r], k1v = (__m256i)ks->k1[r];
             FI_PHILOX_ROUND64(e0, e1, e2, e3, k0v, k1v);
             FI_PHILOX_ROUND64(o0, o1, o2, o3, k0v, k1v);
         }
@@ -96,18 +109,17 @@ static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32
     }
 }
 #else
-static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
+static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
+                                       const fi_philox_keys *ks) {
     uint64_t b0 = g * FI_GROUP_BLOCKS, b1 = b0 + FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
     const v8u lanes = (v8u){0, 1, 2, 3, 4, 5, 6, 7};
     v8u a0 = lanes + (uint32_t)b0, a1 = (v8u){0} + (uint32_t)(b0 >> 32);
     v8u b0v = lanes + (uint32_t)b1, b1v = (v8u){0} + (uint32_t)(b1 >> 32);
     v8u a2 = (v8u){0} + (uint32_t)s->stream, a3 = (v8u){0} + (uint32_t)(s->stream >> 32);
     v8u b2 = a2, b3 = a3;
-    uint32_t k0 = s->key[0], k1 = s->key[1];
 #pragma GCC unroll 10
     for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
-        const v8u k0v = (v8u){0} + (k0 + (uint32_t)r * FI_PHILOX_W0);
-        const v8u k1v = (v8u){0} + (k1 + (uint32_t)r * FI_PHILOX_W1);
+        const v8u k0v = ks->k0[r], k1v = ks->k1[r];
         FI_PHILOX_ROUND(a0, a1, a2, a3, k0v, k1v);
         FI_PHILOX_ROUND(b0v, b1v, b2, b3, k0v, k1v);
     }
@@ -126,7 +138,9 @@ static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32
 /* One group (the scalar reference fi_philox_group_scalar computes the same words). */
 static inline void FI_K(philox_group)(const fi_stream_id *s, uint64_t g, uint32_t *X) {
     FI_ALIGN32 uint32_t XX[FI_GROUP_WORDS * FI_ILP];
-    FI_K(philox_groups)(s, g, XX);
+    fi_philox_keys ks;
+    FI_K(philox_keys)(s, &ks);
+    FI_K(philox_groups)(s, g, XX, &ks);
     memcpy(X, XX, sizeof(uint32_t) * FI_GROUP_WORDS);
 }
 
@@ -201,9 +215,6 @@ static inline __attribute__((always_inline)) void FI_K(box_muller8f_n)(const v8u
         zs[k] = r[k] * (v8f)((v8u)Y ^ (q1 & sign));        /* q = 2, 3 */
     }
 }
-static inline void FI_K(box_muller8f)(v8u a, v8u b, v8f *zc, v8f *zs) {
-    FI_K(box_muller8f_n)(&a, &b, zc, zs, 1);
-}
 
 /* float64: u1 = (a >> 11) 2^-53 + 2^-54 (one rounding), computed as the exact
  * (a >> 12) 2^-52 (1 + that, minus 1) plus 2^-54 or 3 2^-54 by bit 11; the angle as in float32
@@ -230,9 +241,6 @@ static inline __attribute__((always_inline)) void FI_K(box_muller4d_n)(const v4q
         zc[k] = r[k] * (v4d)((v4q)X ^ ((q0 ^ q1) & sign));
         zs[k] = r[k] * (v4d)((v4q)Y ^ (q1 & sign));
     }
-}
-static inline void FI_K(box_muller4d)(v4q a, v4q b, v4d *zc, v4d *zs) {
-    FI_K(box_muller4d_n)(&a, &b, zc, zs, 1);
 }
 
 /* Groups per Box-Muller call (2 NG interleaved vector pairs): more chains than this only spill. */
@@ -318,45 +326,66 @@ static inline void FI_K(xf_normal_f64)(const uint32_t *X, const fi_dist_params *
 
 /* Truncated normal by inverse CDF from u in (0, 1): the lower tail uses p = pa + u mass, the upper
  * tail q = qb + (1 - u) mass (1 - u is exact), so both tails keep full relative precision. */
-static inline v4d FI_K(truncnorm_z4d)(v4d u, const fi_dist_params *p) {
-    v4d pl = u * p->tn_mass + p->tn_pa;
-    v4d qu = (1.0 - u) * p->tn_mass + p->tn_qb;
-    v4l lower = pl < 0.5;
-    v4d z = fi_ndtri_lower4d(fi_sel4d(lower, pl, qu));
-    z = fi_sel4d(lower, z, -z);
-    z = fi_sel4d(z < p->tn_za, (v4d){0} + p->tn_za, z);
-    return fi_sel4d(z > p->tn_zb, (v4d){0} + p->tn_zb, z);
+static inline __attribute__((always_inline)) void FI_K(truncnorm_z4d_n)(const v4d *u,
+                                                                        const fi_dist_params *p,
+                                                                        v4d *z, int n) {
+    v4d pv[FI_NMAX], q[FI_NMAX];
+    v4l lower[FI_NMAX], central = (v4l){0} - 1;
+    FI_EACH(k, n) {
+        v4d pl = u[k] * p->tn_mass + p->tn_pa;
+        v4d qu = (1.0 - u[k]) * p->tn_mass + p->tn_qb;
+        lower[k] = pl < 0.5;
+        pv[k] = fi_sel4d(lower[k], pl, qu);
+        q[k] = pv[k] - 0.5;
+        central &= (q[k] >= -0.425) & (q[k] <= 0.425);
+    }
+    /* all lanes in the central region (always, for intervals such as [-1, 1]): n chains of its
+     * polynomial at once, what fi_ndtri_lower4d computes for such lanes */
+    if (fi_all4(central)) fi_ndtri_central4d_n(q, z, n);
+    else FI_EACH(k, n) z[k] = fi_ndtri_lower4d(pv[k]);
+    FI_EACH(k, n) {
+        z[k] = fi_sel4d(lower[k], z[k], -z[k]);
+        z[k] = fi_sel4d(z[k] < p->tn_za, (v4d){0} + p->tn_za, z[k]);
+        z[k] = fi_sel4d(z[k] > p->tn_zb, (v4d){0} + p->tn_zb, z[k]);
+    }
 }
 
+/* Four vectors of 4 values at a time. */
 static inline void FI_K(xf_truncnorm_f32)(const uint32_t *X, const fi_dist_params *p, void *out_) {
     float *out = (float *)out_;
     const float lo = (float)p->out_lo, hi = (float)p->out_hi;
-    for (int row = 0; row < 4; row++) {
-        for (int half = 0; half < 2; half++) {
+    for (int i = 0; i < 32; i += 16) {
+        v4d u[4], z[4];
+        FI_EACH(k, 4) {
             v4u w;
-            memcpy(&w, X + 8 * row + 4 * half, 16);
-            v4d u = (fi_u52_to_f64(__builtin_convertvector(w, v4q)) + 0.5) * 0x1p-32;
-            v4d y = FI_K(truncnorm_z4d)(u, p) * p->scale + p->loc;
-            v4f yf = __builtin_convertvector(y, v4f);
+            memcpy(&w, X + i + 4 * k, 16);
+            u[k] = (fi_u52_to_f64(__builtin_convertvector(w, v4q)) + 0.5) * 0x1p-32;
+        }
+        FI_K(truncnorm_z4d_n)(u, p, z, 4);
+        FI_EACH(k, 4) {
+            v4f yf = __builtin_convertvector(z[k] * p->scale + p->loc, v4f);
             yf = (v4f)(((v4u)yf & (v4u)(yf >= lo)) | ((v4u)((v4f){0} + lo) & ~(v4u)(yf >= lo)));
             yf = (v4f)(((v4u)yf & (v4u)(yf <= hi)) | ((v4u)((v4f){0} + hi) & ~(v4u)(yf <= hi)));
-            memcpy(out + 8 * row + 4 * half, &yf, 16);
+            memcpy(out + i + 4 * k, &yf, 16);
         }
     }
 }
 
 static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_params *p, void *out_) {
     double *out = (double *)out_;
-    for (int row = 0; row < 2; row++) {
-        for (int half = 0; half < 2; half++) {
-            v4q x = fi_join64(X + 16 * row, X + 16 * row + 8, half);
-            v4d u = (fi_u52_to_f64(x >> 12) + 0.5) * 0x1p-52;
-            v4d y = FI_K(truncnorm_z4d)(u, p) * p->scale + p->loc;
-            y = fi_sel4d(y < p->out_lo, (v4d){0} + p->out_lo, y);
-            y = fi_sel4d(y > p->out_hi, (v4d){0} + p->out_hi, y);
-            fi_store4d(out + 8 * row + 4 * half, y);
-        }
+    v4q x[4];
+    v4d u[4], z[4];
+    FI_K(load_pairs)(X, X + 8, x);
+    FI_K(load_pairs)(X + 16, X + 24, x + 2);
+    FI_EACH(k, 4) u[k] = (fi_u52_to_f64(x[k] >> 12) + 0.5) * 0x1p-52;
+    FI_K(truncnorm_z4d_n)(u, p, z, 4);
+    FI_EACH(k, 4) {
+        v4d y = z[k] * p->scale + p->loc;
+        y = fi_sel4d(y < p->out_lo, (v4d){0} + p->out_lo, y);
+        z[k] = fi_sel4d(y > p->out_hi, (v4d){0} + p->out_hi, y);
     }
+    FI_K(store_pairs4d)(out, z[0], z[1]);
+    FI_K(store_pairs4d)(out + 8, z[2], z[3]);
 }
 
 /* ---- truncated normal by rejection (intervals holding >= FI_TRUNCNORM_REJECT_MASS) -----------
@@ -369,8 +398,9 @@ static inline void FI_K(xf_truncnorm_f64)(const uint32_t *X, const fi_dist_param
  *
  * The main pass writes every normal and queues the rejected slots (value index, destination) in a
  * retry buffer, found from a bit mask of the whole transform (one branch per set bit, none per
- * vector). The buffer is resolved in batches of 8: the 8 retry-stream Philox blocks in one vector
- * (each lane its own counter), then the inverse CDF on two vectors of 4. Each retry is a pure
+ * vector). The buffer is resolved once it holds FI_RETRY_FLUSH slots: the retry-stream Philox
+ * blocks 16 at a time (two 8-lane vectors, each lane its own counter), then the inverse CDF with
+ * central-region and tail retries packed into separate vectors. Each retry is a pure
  * function of its value index, so batching gives the same bits as one retry at a time. */
 #ifndef FI_RETRY_BUF_DEFINED
 #define FI_RETRY_BUF_DEFINED
@@ -474,7 +504,7 @@ static inline __attribute__((always_inline)) void FI_K(scatter4d)(double *dst, c
     }
 }
 
-/* The queued retries from their uniforms rb->u: the inverse CDF as truncnorm_z4d computes it, the
+/* The queued retries from their uniforms rb->u: the inverse CDF as truncnorm_z4d_n computes it, the
  * central-region and tail retries packed separately (each region's polynomial only on the lanes
  * that take it: the same per-lane operations, so the same bits), then loc + scale z in the
  * output dtype, clamped into the open interval, written to its slot. */
@@ -665,14 +695,16 @@ FI_LOOP_XG(uniform_f64, 16, double)
 FI_LOOP_XG(truncnorm_f32, 32, float)
 FI_LOOP_XG(truncnorm_f64, 16, double)
 
-#define FI_GROUPS_XG(NAME, VPG, T)                                                               \
+#define FI_GROUPS_XG(NAME, VPG, T, NG)                                                           \
     static inline void FI_K(xg_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
                                        uint64_t g, fi_retry_buf *rb) {                           \
         FI_K(xr_##NAME)(X, p, (T *)out, g * (VPG), rb, 1);                                       \
     }                                                                                            \
     static inline void FI_K(xi_##NAME)(const uint32_t *X, const fi_dist_params *p, void *out,    \
                                        uint64_t g, fi_retry_buf *rb) {                           \
-        FI_K(xr_##NAME)(X, p, (T *)out, g * (VPG), rb, FI_ILP);                                  \
+        for (int j = 0; j < FI_ILP; j += (NG))                                                   \
+            FI_K(xr_##NAME)(X + FI_GROUP_WORDS * j, p, (T *)out + (VPG) * j,                     \
+                            (g + (uint64_t)j) * (VPG), rb, (NG));                                \
     }
 static inline void FI_K(xi_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out,
                                        uint64_t g, fi_retry_buf *rb) {
@@ -685,8 +717,8 @@ static inline void FI_K(xi_normal_f64)(const uint32_t *X, const fi_dist_params *
     (void)g; (void)rb;
     FI_K(xn_normal_f64)(X, p, (double *)out, FI_ILP);
 }
-FI_GROUPS_XG(truncrej_f32, 32, float)
-FI_GROUPS_XG(truncrej_f64, 16, double)
+FI_GROUPS_XG(truncrej_f32, 32, float, FI_NG_F32)
+FI_GROUPS_XG(truncrej_f64, 16, double, FI_NG_F64)
 
 static inline void FI_K(no_flush)(const fi_stream_id *s, const fi_dist_params *p, fi_retry_buf *rb) {
     (void)s; (void)p; (void)rb;
@@ -705,8 +737,10 @@ static inline void FI_K(no_flush)(const fi_stream_id *s, const fi_dist_params *p
         FI_ALIGN32 T tmp[VPG];                                                                    \
         fi_retry_buf rb;                                                                          \
         rb.n = 0;                                                                                 \
+        fi_philox_keys ks;                                                                        \
+        FI_K(philox_keys)(s, &ks);                                                                \
         while (n > 0) {                                                                           \
-            FI_K(philox_groups)(s, g, X);                                                         \
+            FI_K(philox_groups)(s, g, X, &ks);                                                    \
             if (off == 0 && n >= FI_ILP * (VPG)) {                                                \
                 XFORM_ILP(X, p, out, g, &rb);                                                     \
                 if (rb.n >= FI_RETRY_FLUSH) FLUSH(s, p, &rb);                                     \
