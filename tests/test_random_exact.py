@@ -111,11 +111,13 @@ def test_transforms_bitwise_equal_reference(simd, kind, prm, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind,prm", [CASES[0], CASES[3], CASES[4]])
 def test_same_bits_on_every_simd_path(kind, prm, dtype):
-    results = []
-    for path in ("baseline", "avx2"):
-        fastinit.set_simd_path(path)
-        results.append(_draw_fastinit(fastinit.default_rng(99), kind, dtype, 100_003, prm))
-    fastinit.set_simd_path("avx2")
+    results, before = [], fastinit._core.simd_path()
+    try:
+        for path in ("baseline", "avx2"):
+            assert fastinit.set_simd_path(path) == path
+            results.append(_draw_fastinit(fastinit.default_rng(99), kind, dtype, 100_003, prm))
+    finally:
+        fastinit.set_simd_path(before)  # FASTINIT_SIMD=baseline runs stay on baseline
     np.testing.assert_array_equal(results[0].view(np.uint8), results[1].view(np.uint8))
 
 

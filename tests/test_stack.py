@@ -634,7 +634,7 @@ def test_fork_child_importing_the_engine_after_the_parent_used_threads():
 
 def test_simd_path_follows_set_simd_path():
     if fastinit._core.simd_path() != "avx2":
-        pytest.skip("no AVX2 path on this machine")
+        pytest.skip("the AVX2 path is not in use (no AVX2+FMA, or FASTINIT_SIMD=baseline)")
     Ws, _ = weights_for((200, 300, 100), "tanh", seed=1)
     x = np.random.default_rng(2).standard_normal((20, 200))
     fused = stack.propagate(x, Ws, return_activations=True)
