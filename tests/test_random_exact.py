@@ -20,16 +20,6 @@ KAT = [
 ]
 
 
-@pytest.fixture(params=["avx2", "baseline"])
-def simd(request):
-    if request.param == "avx2" and not _core.cpu_has_avx2():
-        pytest.skip("this CPU has no AVX2+FMA: only the baseline path exists")
-    old = _core.simd_path()
-    assert fastinit.set_simd_path(request.param) == request.param
-    yield request.param
-    fastinit.set_simd_path(old)
-
-
 @pytest.mark.parametrize("ctr,key,expected", KAT)
 def test_philox_known_answers(ctr, key, expected):
     assert _core.philox4x32_10(ctr, key) == expected

@@ -17,16 +17,6 @@ import reference as ref
 KEY, STREAM = (0x2545F491, 0x4F6CDD1D), 9
 
 
-@pytest.fixture(params=["avx2", "baseline"])
-def simd(request):
-    if request.param == "avx2" and not _core.cpu_has_avx2():
-        pytest.skip("this CPU has no AVX2+FMA: only the baseline path exists")
-    old = _core.simd_path()
-    assert fastinit.set_simd_path(request.param) == request.param
-    yield request.param
-    fastinit.set_simd_path(old)
-
-
 def gen(position):
     g = fastinit.default_rng(0)
     g._key = KEY
