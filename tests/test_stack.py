@@ -633,17 +633,20 @@ def test_fork_child_importing_the_engine_after_the_parent_used_threads():
 
 
 def test_simd_path_follows_set_simd_path():
-    if fastinit._core.simd_path() != "avx2":
-        pytest.skip("the AVX2 path is not in use (no AVX2+FMA, or FASTINIT_SIMD=baseline)")
+    if not fastinit._core.cpu_has_avx2():
+        pytest.skip("this CPU has no AVX2+FMA: only the baseline path exists")
+    before = fastinit._core.simd_path()  # a FASTINIT_SIMD=baseline run gets it back at the end
     Ws, _ = weights_for((200, 300, 100), "tanh", seed=1)
     x = np.random.default_rng(2).standard_normal((20, 200))
-    fused = stack.propagate(x, Ws, return_activations=True)
     try:
+        assert fastinit.set_simd_path("avx2") == "avx2"
+        fused = stack.propagate(x, Ws, return_activations=True)
         assert fastinit.set_simd_path("baseline") == "baseline"
         plain = stack.propagate(x, Ws, return_activations=True)
+        assert fastinit.set_simd_path("avx2") == "avx2"
+        again = stack.propagate(x, Ws, return_activations=True)
     finally:
-        fastinit.set_simd_path("avx2")
-    again = stack.propagate(x, Ws, return_activations=True)
+        fastinit.set_simd_path(before)
     # the baseline GEMM rounds products and sums separately: other last bits, same values
     assert not np.array_equal(fused.preactivations[0], plain.preactivations[0])
     np.testing.assert_allclose(fused.preactivations[0], plain.preactivations[0], rtol=1e-12,
