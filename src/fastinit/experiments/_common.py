@@ -76,6 +76,17 @@ def finite_float(value, name, *, positive=False):
     return v
 
 
+def small_layer_threads(threads):
+    """Engine threads for experiments with small layers: `threads` checked, None -> 1.
+
+    Layers of a few hundred units gain nothing from a second thread, and on a busy machine
+    OpenMP's spin-waiting between the many short parallel regions makes two threads up to 10x
+    slower. The numbers do not depend on the count.
+    """
+    check_n_threads(threads)
+    return 1 if threads is None else threads
+
+
 def no_progress(done, total):
     """The default progress callback: does nothing."""
 

@@ -89,17 +89,6 @@ CRITERIA = (
 )
 
 
-def small_layer_threads(threads):
-    """Engine threads for experiments with small layers: `threads` checked, None -> 1.
-
-    Layers of a few hundred units gain nothing from a second thread, and on a busy machine
-    OpenMP's spin-waiting between the many short parallel regions makes two threads up to 10x
-    slower. The numbers do not depend on the count.
-    """
-    check_n_threads(threads)
-    return 1 if threads is None else threads
-
-
 def _bounded(activation):
     return activation in ("tanh", "sigmoid")
 
@@ -138,7 +127,7 @@ def _fold(x):
 def full_verdict(res, activation):
     """(verdict, reason) of a whole StackResult with a backward pass (experiment 1's criterion)."""
     L = res.depth
-    fwd = _forward_stats(res)
+    fwd = forward_stats(res)
     verdict, reason = forward_verdict(fwd, L, res.first_nonfinite_layer, activation)
     if verdict != "healthy":
         return verdict, reason
@@ -154,8 +143,10 @@ def full_verdict(res, activation):
     return "healthy", f"{reason}; gradient ratio layer 1 / layer {L} = {g:.3g}"
 
 
-def _forward_stats(res):
-    return {k: getattr(res, k) for k in ("act_std", "preact_frac_zero", "act_frac_saturated", "act_frac_dead")}
+def forward_stats(res):
+    """The per-layer arrays :func:`forward_verdict` reads, from a StackResult."""
+    return {k: np.asarray(getattr(res, k), dtype=np.float64)
+            for k in ("act_std", "preact_frac_zero", "act_frac_saturated", "act_frac_dead")}
 
 
 def _grad_rms(res):

@@ -25,14 +25,15 @@ from fastinit.experiments._common import (
     int_list,
     no_progress,
     positive_int,
+    small_layer_threads,
 )
 from fastinit.experiments.deep_stack import (
     ACTIVATIONS,
     FORWARD_CRITERIA,
     INITS,
     SATURATION,
+    forward_stats,
     forward_verdict,
-    small_layer_threads,
 )
 
 NAME = "depth-sweep"
@@ -42,12 +43,6 @@ DEFAULT_DEPTHS = (2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000)
 VERDICT_ORDER = ("healthy", "vanishing", "exploding", "saturated", "dead", "underflow", "overflow")
 
 QUICK = {"depths": (2, 5, 10, 30, 100), "width": 32, "batch": 32}
-
-
-def layer_stats(res):
-    """The per-layer arrays :func:`forward_verdict` reads, from a StackResult."""
-    return {k: np.asarray(getattr(res, k), dtype=np.float64)
-            for k in ("act_std", "preact_frac_zero", "act_frac_saturated", "act_frac_dead")}
 
 
 def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn", "lecun", "he"),
@@ -113,7 +108,7 @@ def run(*, depths=DEFAULT_DEPTHS, width=128, batch=128, inits=("small", "randn",
         for init in inits:
             res = simulate(max_depth, width, batch=batch, activation=act, init=init, seed=seed, backward=False,
                            dtype=dt, errors="ignore", n_threads=threads, saturation=SATURATION)
-            st = layer_stats(res)
+            st = forward_stats(res)
             row = [init, act]
             for d in depths:
                 v, reason = forward_verdict(st, d, res.first_nonfinite_layer, act)

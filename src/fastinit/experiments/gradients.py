@@ -34,8 +34,8 @@ from fastinit.experiments._common import (
     float_dtype,
     no_progress,
     positive_int,
+    small_layer_threads,
 )
-from fastinit.experiments.deep_stack import small_layer_threads
 
 NAME = "gradients"
 TITLE = "Vanishing gradients by activation"
