@@ -67,7 +67,8 @@ struct fi_stack_ws {
     void *apriv;           /* per thread: the packed layer input (apriv_stride values) or NULL */
     int64_t blk_stride, apriv_stride, apriv_rows;
     void *wfull;           /* a whole layer's weights (large batches), or NULL */
-    void *bpack;           /* per thread: packed weight columns of one block */
+    void *bpack;           /* per thread: packed weight columns of a block (bpack_stride values) */
+    int64_t bpack_stride;
     void *tile;            /* per thread: one dW tile */
     void *dz;              /* B x max_width */
     int have_gram;
@@ -165,8 +166,8 @@ fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n
     if (B >= FI_STACK_WHOLE_B && W * W * sz <= FI_STACK_WHOLE_BYTES)
         ws->wfull = fi_xalloc((size_t)(W * W * sz), &fail);
     /* per thread: kc x (FI_STACK_CW or the padded width) packed columns */
-    int64_t bp = 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
-    ws->bpack = fi_xalloc((size_t)(bp * nt * sz), &fail);
+    ws->bpack_stride = 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
+    ws->bpack = fi_xalloc((size_t)(ws->bpack_stride * nt * sz), &fail);
     ws->tile = fi_xalloc((size_t)(FI_STACK_TM * FI_STACK_CW * nt * sz), &fail);
     ws->dz = fi_xalloc((size_t)(B * W * sz), &fail);
     ws->have_gram = 4 * B <= W;

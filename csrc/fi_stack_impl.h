@@ -63,7 +63,7 @@ static void FI_S(fi_fwd_body)(void *ctx_, int tid, int nt) {
     fi_stack_ws *ws = c->ws;
     const fi_stack_layer *L = c->L;
     const int64_t B = c->B, K = c->K, N = c->N;
-    T *bp = (T *)ws->bpack + (size_t)tid * (size_t)(4 * ws->blk_elems + 8 * FI_STACK_CW + 64);
+    T *bp = (T *)ws->bpack + (size_t)tid * (size_t)ws->bpack_stride;
     T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
     int64_t lo, hi, ch;
     if (!c->whole && nt > 1 && ws->apriv && B <= ws->apriv_rows) {
@@ -332,7 +332,7 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     /* 4. dL/dh_prev = dz W^T by weight row blocks, each generated where it is consumed */
     if (!c->gprev) return;
     T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
-    T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)(4 * ws->blk_elems + 8 * FI_STACK_CW + 64);
+    T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)ws->bpack_stride;
     const int64_t nblk = (K + c->kc - 1) / c->kc;
     while ((u = fi_next_unit(&c->next[4])) < nblk) {
         const int64_t kb = u * c->kc, kcb = K - kb < c->kc ? K - kb : c->kc;
@@ -356,7 +356,7 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.n_tilerows = (c.K + FI_STACK_TM - 1) / FI_STACK_TM;
     c.gram = fi_stack_uses_gram(ws, B, c.K, c.N);
     c.bwd_packed = ws->apack_dz && B >= FI_STACK_WHOLE_B &&
-                   c.N * ((c.kc + NR - 1) / NR * NR) <= 4 * ws->blk_elems + 8 * FI_STACK_CW + 64;
+                   c.N * ((c.kc + NR - 1) / NR * NR) <= ws->bpack_stride;
     /* row-axpy kernels when the batch fills at least 4/5 of its NR-wide tiles (their work grows
      * with the padded batch; the dot kernels' with the batch, at about 1.3x the cost per
      * multiply-add), else the dot kernels */
