@@ -83,14 +83,7 @@ FI_INLINE void elu_8f(v8f x, float s, float sa, v8f *f, v8f *d) {
     *f = fi_nanpass8f(x, fi_sel8f(pos, x * s, em1 * sa));
     *d = fi_nanpass8f(x, fi_sel8f(pos, fi_splat8f(s), e * sa));
 }
-FI_INLINE void ev_elu_8f(v8f x, double p0, v8f *f, v8f *d) {
-    v8f em1, e;
-    float a = (float)p0;
-    expm1_exp_neg8f(x, &em1, &e);
-    v8i pos = x > 0.0f;
-    *f = fi_nanpass8f(x, fi_sel8f(pos, x, em1 * a));
-    *d = fi_nanpass8f(x, fi_sel8f(pos, fi_splat8f(1.0f), e * a));
-}
+FI_INLINE void ev_elu_8f(v8f x, double p0, v8f *f, v8f *d) { elu_8f(x, 1.0f, (float)p0, f, d); }
 FI_INLINE void ev_selu_8f(v8f x, double p0, v8f *f, v8f *d) {
     elu_8f(x, (float)FI_SELU_SCALE, (float)(FI_SELU_SCALE * FI_SELU_ALPHA), f, d);
 }
