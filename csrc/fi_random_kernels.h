@@ -1,6 +1,13 @@
 /* fi_random_kernels.h: the sampling kernels, included once per SIMD path by
  * fi_random_baseline.c and fi_random_avx2.c with FI_PATH set to the path's suffix. One source for
  * every path keeps the arithmetic identical (see fi_vec.h). */
+/* GCC's register allocator serializes the kernels' interleaved dependency chains (one Horner
+ * chain after the other), which leaves the out-of-order core waiting on latencies; scheduling
+ * before allocation keeps them interleaved (about 1.3x on the float64 Box-Muller transform).
+ * Reordering never changes a result. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("schedule-insns")
+#endif
 #include "fi_math.h"
 #include "fi_random.h"
 #include "fi_random_table.h"
