@@ -21,6 +21,7 @@ __all__ = [
     "check_finite",
     "check_n_threads",
     "check_truncation",
+    "check_int",
     "positive_int",
 ]
 
@@ -142,15 +143,21 @@ def check_truncation(a: Any, b: Any) -> tuple[float, float]:
     return fa, fb
 
 
-def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum`` (bools rejected), else TypeError/ValueError naming
-    ``name``."""
+def check_int(value: Any, name: str) -> int:
+    """``value`` as an int (anything with ``__index__``; bools rejected), else
+    ``TypeError("<name> must be an integer, got <value>")``."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     try:
-        v = operator.index(value)
+        return operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools rejected), else TypeError/ValueError naming
+    ``name``."""
+    v = check_int(value, name)
     if v < 0:
         raise ValueError(f"{name} must be >= {minimum}, got {v} "
                          "(negative dimensions are not allowed)")

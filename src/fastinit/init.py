@@ -59,8 +59,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ._generator import Generator, default_rng, stream_id, truncnorm_std
-from ._validate import (_OUT_LAYOUT_MSG, check_finite, check_scale, check_truncation, float_dtype,
-                        normalize_size)
+from ._validate import (_OUT_LAYOUT_MSG, check_finite, check_int, check_scale, check_truncation,
+                        float_dtype, normalize_size)
 
 __all__ = [
     "InitSpec",
@@ -212,7 +212,7 @@ def _geometry(shape: Any, layout: Any = None, groups: Any = 1, in_axis: Any = No
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
                          "2 dimensions")
     nd = len(shp)
-    g = _int(groups, "groups")
+    g = check_int(groups, "groups")
     if g < 1:
         raise ValueError(f"groups must be a positive integer, got {g}")
     if in_axis is not None or out_axis is not None:
@@ -649,17 +649,8 @@ def _spec_for(init: Any, fan_in: int, fan_out: int, kwargs: Mapping[str, Any]) -
     return build(fan_in, fan_out, **kwargs)
 
 
-def _int(v: Any, name: str) -> int:
-    if isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {v!r}")
-    try:
-        return operator.index(v)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {v!r}") from None
-
-
 def _nonneg_int(v: Any, name: str) -> int:
-    n = _int(v, name)
+    n = check_int(v, name)
     if n < 0:
         raise ValueError("negative dimensions are not allowed")
     return n
