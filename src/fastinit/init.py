@@ -870,10 +870,9 @@ def _draw(spec: InitSpec, gen: Generator, out: np.ndarray) -> None:
 _IID = ("normal", "uniform", "uniform_interval", "truncated_normal", "constant")
 
 
-def _generate(init: str, kwargs: Mapping[str, Any], geo: _Geometry, gen: Generator,
-              dt: np.dtype, out: np.ndarray | None, torch_compat: bool = False) -> np.ndarray:
-    """The scheme's values for ``geo.shape``, in ``out`` (any contiguous order) or a new array."""
-    spec = _spec_for(init, geo.fan_in, geo.fan_out, kwargs)
+def _generate(spec: InitSpec, geo: _Geometry, gen: Generator, dt: np.dtype,
+              out: np.ndarray | None, torch_compat: bool = False) -> np.ndarray:
+    """The values of ``spec`` for ``geo.shape``, in ``out`` (any contiguous order) or a new array."""
     if spec.distribution in _IID:
         if out is not None and out.flags.c_contiguous:
             _draw(spec, gen, out)
@@ -915,7 +914,7 @@ def layer_weights(init: str, fan_in: int, fan_out: int, *, layer: int, seed: Any
     fi, fo = _nonneg_int(fan_in, "fan_in"), _nonneg_int(fan_out, "fan_out")
     gen = Generator(_seed_seq(seed), stream_id("weights", operator.index(layer)))
     geo = _geometry((fi, fo))
-    return _generate(init, init_kwargs, geo, gen, dt, None)
+    return _generate(_spec_for(init, fi, fo, init_kwargs), geo, gen, dt, None)
 
 
 def _seed_seq(seed: Any) -> np.random.SeedSequence:
@@ -995,24 +994,40 @@ def network(widths: Sequence[int], init: str = "xavier_normal", *, seed: Any = N
     dt = float_dtype(dtype, "network")
     ws = _widths(widths)
     ss = _seed_seq(seed)
-    # validate every layer's parameters before drawing anything
-    for l in range(len(ws) - 1):
-        _spec_for(init, ws[l], ws[l + 1], init_kwargs)
-        if bias is not None:
-            _spec_for(bias, ws[l], ws[l + 1], bias_kwargs or {})
-    weights = [layer_weights(init, ws[l], ws[l + 1], layer=l, seed=ss, dtype=dt, **init_kwargs)
-               for l in range(len(ws) - 1)]
+    # every layer's parameters are checked before anything is drawn
+    specs = _layer_specs(ws, init, init_kwargs, bias, bias_kwargs or {})
+    # layer l as layer_weights(init, ws[l], ws[l + 1], layer=l, seed=ss, dtype=dt) draws it
+    weights = [_generate(w, _geometry((ws[l], ws[l + 1])), Generator(ss, stream_id("weights", l)),
+                         dt, None)
+               for l, (w, _) in enumerate(specs)]
     if bias is None:
         return weights
-    biases = []
-    for l in range(len(ws) - 1):
-        gen = Generator(ss, stream_id("biases", l))
-        biases.append(_bias_values(bias, ws[l], ws[l + 1], gen, dt, bias_kwargs or {}))
+    biases = [_bias_values(b, bias, ws[l + 1], Generator(ss, stream_id("biases", l)), dt)
+              for l, (_, b) in enumerate(specs)]
     return weights, biases
 
 
-def _bias_values(init, fan_in, fan_out, gen, dt, kwargs) -> np.ndarray:
-    spec = _spec_for(init, fan_in, fan_out, kwargs)
+def _layer_specs(widths: Sequence[int], init: Any, kwargs: Mapping[str, Any], bias: Any = None,
+                 bias_kwargs: Mapping[str, Any] | None = None) -> list:
+    """``(weight spec, bias spec or None)`` of each layer of a dense stack of ``widths``.
+
+    Checked layer by layer (weights before biases), so the first bad layer raises; each distinct
+    ``(fan_in, fan_out)`` is resolved once: a spec is a function of the scheme, the fans and the
+    parameters, and resolving inspects the scheme's signature (~0.1 ms, 0.1 s at depth 1000).
+    """
+    by_shape: dict = {}
+    out = []
+    for l in range(len(widths) - 1):
+        shape = (widths[l], widths[l + 1])
+        if shape not in by_shape:
+            by_shape[shape] = (_spec_for(init, *shape, kwargs),
+                               None if bias is None else _spec_for(bias, *shape, bias_kwargs))
+        out.append(by_shape[shape])
+    return out
+
+
+def _bias_values(spec: InitSpec, init: Any, fan_out: int, gen: Generator,
+                 dt: np.dtype) -> np.ndarray:
     if spec.distribution not in _IID:
         raise ValueError(f"{init!r} cannot initialize a bias (it needs a matrix); use zeros, "
                          "constant, normal, uniform, truncated_normal or a variance scheme")
@@ -1051,8 +1066,8 @@ def bias(fan_in: int, fan_out: int, init: str = "zeros", *, dtype: Any = np.floa
     """
     dt = float_dtype(dtype, "bias")
     fi, fo = _nonneg_int(fan_in, "fan_in"), _nonneg_int(fan_out, "fan_out")
-    _spec_for(init, fi, fo, init_kwargs)
-    return _bias_values(init, fi, fo, _rng(rng), dt, init_kwargs)
+    spec = _spec_for(init, fi, fo, init_kwargs)
+    return _bias_values(spec, init, fo, _rng(rng), dt)
 
 
 # ---- Fixup ----------------------------------------------------------------------------------------
@@ -1236,8 +1251,8 @@ def _make(name: str, summary: str, params_doc: str, notes: str, example: str):
         kw = bind(args, kwargs)
         dt = float_dtype(dtype, name)
         geo = _geometry_for(name, shape, layout, groups, in_axis, out_axis, torch_compat)
-        _spec_for(name, geo.fan_in, geo.fan_out, kw)  # every check before the stream moves
-        return _generate(name, kw, geo, _rng(rng), dt, None, torch_compat)
+        spec = _spec_for(name, geo.fan_in, geo.fan_out, kw)  # every check before the stream moves
+        return _generate(spec, geo, _rng(rng), dt, None, torch_compat)
 
     def inplace(tensor, *args, rng=None, layout=None, groups=1, in_axis=None, out_axis=None,
                 torch_compat=False, **kwargs):
@@ -1246,10 +1261,10 @@ def _make(name: str, summary: str, params_doc: str, notes: str, example: str):
         if layout is None and in_axis is None and out_axis is None and is_torch:
             layout = "torch"
         geo = _geometry_for(name, arr.shape, layout, groups, in_axis, out_axis, torch_compat)
-        _spec_for(name, geo.fan_in, geo.fan_out, kw)
+        spec = _spec_for(name, geo.fan_in, geo.fan_out, kw)
         gen = _rng(rng)
         if arr.size:
-            _generate(name, kw, geo, gen, arr.dtype, arr, torch_compat)
+            _generate(spec, geo, gen, arr.dtype, arr, torch_compat)
         return tensor
 
     new.__signature__ = inspect.Signature(

@@ -329,15 +329,8 @@ def _init_layers(init: Any, init_kwargs: Mapping | None, widths: tuple, dt: np.d
 
     kwargs = dict(init_kwargs or {})
     depth = len(widths) - 1
-    # a spec is a frozen function of (scheme, fans, kwargs): resolved once per distinct layer
-    # shape (resolving inspects the scheme's signature, ~0.1 ms: 0.1 s at depth 1000)
-    by_shape: dict = {}
-    specs = []
-    for l in range(depth):
-        shape = (widths[l], widths[l + 1])
-        if shape not in by_shape:
-            by_shape[shape] = _init.resolve(init, *shape, dtype=dt, **kwargs)
-        specs.append(by_shape[shape])
+    # resolved once per distinct layer shape, as init.network does
+    specs = [w for w, _ in _init._layer_specs(widths, init, kwargs)]
     kinds = {s.distribution for s in specs}
     if len(kinds) == 1 and next(iter(kinds)) in _stack.DISTRIBUTIONS:
         kind = next(iter(kinds))
