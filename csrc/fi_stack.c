@@ -126,6 +126,20 @@ static int64_t fi_stack_kc(const fi_stack_ws *ws, int64_t n) {
     return kc;
 }
 
+/* Rows of W per unit of the backward's dL/dh_prev loop: the generation block (fi_stack_kc), cut
+ * to give each of nt threads about FI_STACK_GPREV_UNITS units so that a thread that finishes
+ * early takes over work instead of waiting (a 256-wide layer was one unit: one thread computed
+ * all of dL/dh_prev while the other spun). A multiple of 48 rows (whole FI_MR row groups and
+ * whole NR-wide packed panels). Each element of dL/dh_prev is one chain over the layer's outputs
+ * whatever block its row falls in: the split changes no bit. */
+#define FI_STACK_GPREV_UNITS 4
+static int64_t fi_stack_gprev_kc(int64_t kc, int64_t K, int nt) {
+    if (nt <= 1) return kc;
+    int64_t want = (K + FI_STACK_GPREV_UNITS * nt - 1) / (FI_STACK_GPREV_UNITS * nt);
+    want = (want + 47) / 48 * 48;
+    return want < kc ? want : kc;
+}
+
 fi_stack_ws *fi_stack_ws_new(int is_f64, int64_t batch, int64_t max_width, int n_threads,
                              const fi_stats_cfg *cfg_pre, const fi_stats_cfg *cfg_act,
                              const fi_stats_cfg *cfg_grad) {

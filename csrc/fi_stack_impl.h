@@ -369,8 +369,9 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.db_out = db_out;
     int64_t next[6] = {0, 0, 0, 0, 0, 0};
     c.next = next;
-    fi_team_run(fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4)),
-                FI_S(fi_bwd_body), &c);
+    const int nt = fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4));
+    c.kc = fi_stack_gprev_kc(c.kc, c.K, nt);
+    fi_team_run(nt, FI_S(fi_bwd_body), &c);
     fi_stack_collect(ws, 2, c.n_chunks, c.N, grad);
     if (!dw) return;
     const double n = (double)c.K * (double)c.N;
