@@ -61,18 +61,39 @@ static inline void FI_K(mulhilo8)(uint32_t m, v8u a, v8u *hi, v8u *lo) {
         c3 = lo0_;                                                                             \
     } while (0)
 
-/* The round keys of a stream, broadcast, computed once per fill (not once per group). */
+/* The round keys of a stream, broadcast, computed once per fill (not once per group).
+ * In a group's counters only c0 (the block's low word) differs from block to block: c1 (its high
+ * word bh) is shared by 2^32 blocks, c2 and c3 (the stream id) by the whole stream. So part of
+ * rounds 0 to 2 is the same for every block with the same bh, and the AVX2 kernel takes it from
+ * here instead of recomputing it per group (36 multiplies per group instead of 38):
+ *   round 0: c0 = C0 = hi(M1 c2) ^ bh ^ k0[0] and c1 = lo(M1 c2) for all; c2 = hi(M0 c0) ^ pa
+ *   round 1: c0 = hi(M1 c2) ^ pb; c2 = lo(M0 c0 of round 0) ^ pd; c3 = lo(P), P = M0 C0
+ *   round 2: c2 = hi(M0 c0) ^ pe
+ * with pa = c3 ^ k1[0], pb = lo(M1 c2) ^ k0[1], pd = hi(P) ^ k1[1], pe = lo(P) ^ k1[2]. */
 #ifndef FI_PHILOX_KEYS_DEFINED
 #define FI_PHILOX_KEYS_DEFINED
 typedef struct {
     v8u k0[FI_PHILOX_ROUNDS], k1[FI_PHILOX_ROUNDS];
+    v8u pa, pb, pd, pe; /* broadcast */
+    uint32_t bh;        /* the high block word they belong to */
 } fi_philox_keys;
 #endif
+static inline void FI_K(philox_prefix)(const fi_stream_id *s, fi_philox_keys *ks, uint32_t bh) {
+    const uint32_t k0 = s->key[0], k1 = s->key[1];
+    const uint64_t p1 = (uint64_t)FI_PHILOX_M1 * (uint32_t)s->stream;
+    const uint64_t P = (uint64_t)FI_PHILOX_M0 * ((uint32_t)(p1 >> 32) ^ bh ^ k0);
+    ks->pa = (v8u){0} + ((uint32_t)(s->stream >> 32) ^ k1);
+    ks->pb = (v8u){0} + ((uint32_t)p1 ^ (k0 + FI_PHILOX_W0));
+    ks->pd = (v8u){0} + ((uint32_t)(P >> 32) ^ (k1 + FI_PHILOX_W1));
+    ks->pe = (v8u){0} + ((uint32_t)P ^ (k1 + 2u * FI_PHILOX_W1));
+    ks->bh = bh;
+}
 static inline void FI_K(philox_keys)(const fi_stream_id *s, fi_philox_keys *ks) {
     for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
         ks->k0[r] = (v8u){0} + (s->key[0] + (uint32_t)r * FI_PHILOX_W0);
         ks->k1[r] = (v8u){0} + (s->key[1] + (uint32_t)r * FI_PHILOX_W1);
     }
+    FI_K(philox_prefix)(s, ks, 0);
 }
 
 #if defined(__AVX2__)
@@ -93,25 +114,49 @@ static inline void FI_K(philox_keys)(const fi_stream_id *s, fi_philox_keys *ks) 
         c2 = _mm256_xor_si256(_mm256_xor_si256(FI_HI64(p0_), c3), k1v);                        \
         c3 = p0_;                                                                              \
     } while (0)
+/* Rounds 0, 1 and 2 of a chain from its blocks' low words c0 and the prefix (fi_philox_keys). */
+#define FI_PHILOX_ROUND0(c0, c2, c3, ks)                                                       \
+    do {                                                                                       \
+        c3 = _mm256_mul_epu32(c0, m0);                                                         \
+        c2 = _mm256_xor_si256(FI_HI64(c3), (__m256i)(ks)->pa);                                 \
+    } while (0)
+#define FI_PHILOX_ROUND1(c0, c1, c2, c3, ks)                                                   \
+    do {                                                                                       \
+        c1 = _mm256_mul_epu32(c2, m1);                                                         \
+        c0 = _mm256_xor_si256(FI_HI64(c1), (__m256i)(ks)->pb);                                 \
+        c2 = _mm256_xor_si256(c3, (__m256i)(ks)->pd);                                          \
+    } while (0)
+#define FI_PHILOX_ROUND2(c0, c1, c2, c3, ks)                                                   \
+    do {                                                                                       \
+        __m256i p1_ = _mm256_mul_epu32(c2, m1);                                                \
+        c3 = _mm256_mul_epu32(c0, m0);                                                         \
+        c0 = _mm256_xor_si256(_mm256_xor_si256(FI_HI64(p1_), c1), (__m256i)(ks)->k0[2]);       \
+        c1 = p1_;                                                                              \
+        c2 = _mm256_xor_si256(FI_HI64(c3), (__m256i)(ks)->pe);                                 \
+    } while (0)
 static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
-                                       const fi_philox_keys *ks) {
+                                       fi_philox_keys *ks) {
     const __m256i m0 = _mm256_set1_epi32((int)FI_PHILOX_M0), m1 = _mm256_set1_epi32((int)FI_PHILOX_M1);
     const __m256i ev = _mm256_setr_epi64x(0, 2, 4, 6), od = _mm256_setr_epi64x(1, 3, 5, 7);
     for (int j = 0; j < FI_ILP; j++, X += FI_GROUP_WORDS) {
         uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
+        if ((uint32_t)(b0 >> 32) != ks->bh) FI_K(philox_prefix)(s, ks, (uint32_t)(b0 >> 32));
         /* rows 0..3, even (e) and odd (o) lanes */
-        __m256i e0 = _mm256_add_epi64(ev, _mm256_set1_epi64x((uint32_t)b0));
-        __m256i o0 = _mm256_add_epi64(od, _mm256_set1_epi64x((uint32_t)b0));
-        __m256i e1 = _mm256_set1_epi32((int)(uint32_t)(b0 >> 32)), o1 = e1;
-        __m256i e2 = _mm256_set1_epi32((int)(uint32_t)s->stream), o2 = e2;
-        __m256i e3 = _mm256_set1_epi32((int)(uint32_t)(s->stream >> 32)), o3 = e3;
+        __m256i e0 = _mm256_add_epi64(ev, _mm256_set1_epi64x((uint32_t)b0)), e1, e2, e3;
+        __m256i o0 = _mm256_add_epi64(od, _mm256_set1_epi64x((uint32_t)b0)), o1, o2, o3;
+        FI_PHILOX_ROUND0(e0, e2, e3, ks);
+        FI_PHILOX_ROUND0(o0, o2, o3, ks);
+        FI_PHILOX_ROUND1(e0, e1, e2, e3, ks);
+        FI_PHILOX_ROUND1(o0, o1, o2, o3, ks);
+        FI_PHILOX_ROUND2(e0, e1, e2, e3, ks);
+        FI_PHILOX_ROUND2(o0, o1, o2, o3, ks);
 #pragma GCC unroll 10
-        for (int r = 0; r < FI_PHILOX_ROUNDS; r++) {
+        for (int r = 3; r < FI_PHILOX_ROUNDS; r++) {
             const __m256i k0v = (__m256i)ks->k0[r], k1v = (__m256i)ks->k1[r];
             FI_PHILOX_ROUND64(e0, e1, e2, e3, k0v, k1v);
             FI_PHILOX_ROUND64(o0, o1, o2, o3, k0v, k1v);
         }
-/* the odd words' low halves copied into the high halves (a shuffle, as above), then blended */
+        /* the odd words' low halves copied into the high halves (a shuffle, as above), then blended */
 #define FI_PHILOX_JOIN(e, o) _mm256_blend_epi32(e, _mm256_shuffle_epi32(o, 0xA0), 0xAA)
         _mm256_storeu_si256((__m256i *)X, FI_PHILOX_JOIN(e0, o0));
         _mm256_storeu_si256((__m256i *)(X + 8), FI_PHILOX_JOIN(e1, o1));
@@ -122,7 +167,7 @@ static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32
 }
 #else
 static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
-                                       const fi_philox_keys *ks) {
+                                       fi_philox_keys *ks) {
     uint64_t b0 = g * FI_GROUP_BLOCKS, b1 = b0 + FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
     const v8u lanes = (v8u){0, 1, 2, 3, 4, 5, 6, 7};
     v8u a0 = lanes + (uint32_t)b0, a1 = (v8u){0} + (uint32_t)(b0 >> 32);
