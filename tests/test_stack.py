@@ -17,6 +17,7 @@ rounded products allow.
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing as mp
 import os
 import signal
@@ -426,6 +427,25 @@ def test_checkpoints_and_cache_give_identical_results():
             np.testing.assert_array_equal(r.stats[name], base.stats[name], err_msg=f"{opts} {name}")
         np.testing.assert_array_equal(r.dw_norm, base.dw_norm)
         np.testing.assert_array_equal(r.dw_mean, base.dw_mean)
+
+
+def test_weight_cache_memory_reused_between_calls():
+    # the cache's block is kept (MADV_FREE) and written over by the next run: whatever an earlier
+    # run left in it, the results are those of a run on fresh memory or without a cache
+    kw = dict(depth=9, width=[33] + [70] * 8 + [12], batch=5, bias_std=0.1,
+              activation="tanh", init="xavier_normal")
+    fresh = stack.simulate(**kw, seed=5, weight_cache=0)
+    stack.simulate(**{**kw, "width": 90}, seed=6)  # a larger block, other values
+    again = stack.simulate(**kw, seed=5)
+    stack.simulate(**kw, seed=7, dtype=np.float64)
+    last = stack.simulate(**kw, seed=5)
+    for r in (again, last):
+        for name in fresh.stats:
+            np.testing.assert_array_equal(r.stats[name], fresh.stats[name], err_msg=name)
+        np.testing.assert_array_equal(r.dw_norm, fresh.dw_norm)
+        np.testing.assert_array_equal(r.dw_std, fresh.dw_std)
+    if hasattr(mmap, "MADV_FREE"):
+        assert stack._ARENA._idle is not None  # kept for the next call
 
 
 def test_forward_only_and_user_x():

@@ -138,7 +138,9 @@ cdef class Engine:
     cdef readonly bint is_f64
     cdef readonly int64_t depth, batch
     cdef object _keep            # arrays the C side points into
-    cdef list _weights, _biases, _caches
+    cdef list _weights, _biases
+    cdef object _cache            # the weight cache's memory (set_cache_block), or None
+    cdef bint *_cached            # per layer: weights written to w_cache by forward, read by backward
     cdef public object pre, act, grad, dw           # (depth, 10) / (depth, 3) float64
     cdef public object pre_hist, act_hist, grad_hist, pre_pairs, act_pairs
     cdef int64_t n_bins[3]
@@ -160,7 +162,8 @@ cdef class Engine:
         self.batch = batch
         self._weights = [None] * depth
         self._biases = [None] * depth
-        self._caches = [None] * depth
+        self._cache = None
+        self._cached = NULL
         keep = []
         memset(cfg, 0, sizeof(cfg))
         for i in range(3):
@@ -187,9 +190,11 @@ cdef class Engine:
             if widths[l] > maxw:
                 maxw = widths[l]
         self.layers = <fi_stack_layer *>malloc(sizeof(fi_stack_layer) * max(depth, 1))
-        if self.layers == NULL:
+        self._cached = <bint *>malloc(sizeof(bint) * max(depth, 1))
+        if self.layers == NULL or self._cached == NULL:
             raise MemoryError("simulate: out of memory")
         memset(self.layers, 0, sizeof(fi_stack_layer) * max(depth, 1))
+        memset(self._cached, 0, sizeof(bint) * max(depth, 1))
         cdef fi_stack_layer *L
         for l in range(depth):
             L = &self.layers[l]
@@ -238,6 +243,7 @@ cdef class Engine:
     def __dealloc__(self):
         fi_stack_ws_free(self.ws)
         free(self.layers)
+        free(self._cached)
 
     def set_weights(self, int64_t l, W):
         """Explicit weights for layer l (a C-contiguous array of the run's dtype), None to generate."""
@@ -248,10 +254,19 @@ cdef class Engine:
         self._biases[l] = b
         self.layers[l].bias = NULL if b is None else <const void *><size_t>b.ctypes.data
 
-    def set_cache(self, int64_t l, C):
-        """Generated weights of layer l are also written into C (then reused as explicit)."""
-        self._caches[l] = C
-        self.layers[l].w_cache = NULL if C is None else <void *><size_t>C.ctypes.data
+    def set_cache_block(self, unsigned char[::1] block not None, const int64_t[::1] offsets not None):
+        """Weight cache in one block of memory: layer l's generated weights (fan_in x fan_out,
+        C order) are written at byte offsets[l] of block by forward(l) and read back from there
+        by backward(l); offsets[l] < 0: not cached (regenerated in the backward pass). The
+        caller keeps offsets 64-byte aligned and the block large enough."""
+        cdef int64_t l
+        cdef unsigned char *base = &block[0] if block.shape[0] else NULL
+        if offsets.shape[0] != self.depth:
+            raise ValueError("one offset per layer")
+        self._cache = block
+        for l in range(self.depth):
+            self._cached[l] = offsets[l] >= 0 and base != NULL
+            self.layers[l].w_cache = <void *>(base + offsets[l]) if self._cached[l] else NULL
 
     def fill_bias(self, int64_t l, uint64_t stream, double std, floating[::1] out not None):
         """out = N(0, std^2) from the layer's bias stream (fastinit.Generator(...).normal)."""
@@ -335,6 +350,12 @@ cdef class Engine:
                 raise ValueError("layer shapes do not match the engine")
             dbp = &db_out[0]
         self._stats_ptrs(_GRAD, l, &sg, self.grad_hist, None)
+        cdef fi_stack_layer Lc
+        if self._cached[l] and L.w == NULL:  # the weights forward(l) wrote into the cache
+            Lc = L[0]
+            Lc.w = Lc.w_cache
+            Lc.w_cache = NULL
+            L = &Lc
         with nogil:
             if floating is float:
                 fi_stack_backward_f32(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,

@@ -29,6 +29,9 @@ and numbers are in fi_gemm.h.
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -383,6 +386,65 @@ def _theory(act: Activation, specs: list, widths: tuple, bias_std: float, x: np.
                                      input_second_moment=m0, input_correlation=c0)
 
 
+# ---- the weight cache's memory ---------------------------------------------------------------------------
+
+class _CacheArena:
+    """Memory for the weight cache, kept from one call to the next.
+
+    Fresh memory costs the kernel a page fault and the zeroing of every page at first touch; for
+    a cache of 100-1000 layers that was a fifth of a forward pass (262 MB at (1000, 256, 16):
+    40-60 ms of 2-thread forward, and huge-page compaction made some calls take seconds). The
+    block is a private anonymous mapping (huge pages requested); when a run ends it is handed back
+    with ``MADV_FREE``: the kernel takes its pages whenever it needs memory, without swapping, and
+    the next run writes over the pages it left (no fault, no zeroing) or gets fresh zeroed ones,
+    the contents being rewritten before they are read either way. At most one idle block is kept
+    (the largest, never more than the ``weight_cache`` budget it was made for); concurrent runs
+    each get their own. Where ``MADV_FREE`` does not exist the block is simply released."""
+
+    _ALIGN = 2 << 20  # huge-page boundary: the block starts on one
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: mmap.mmap | None = None
+
+    def take(self, nbytes: int) -> tuple[mmap.mmap, np.ndarray]:
+        with self._lock:
+            m, self._idle = self._idle, None
+        if m is None or len(m) < nbytes + self._ALIGN:
+            m = None  # an idle block too small goes before the new one is made
+            try:
+                m = mmap.mmap(-1, nbytes + self._ALIGN,
+                              flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            except OSError as e:
+                raise MemoryError(f"cannot allocate {nbytes} bytes for the weight cache "
+                                  "(lower weight_cache)") from e
+            if hasattr(mmap, "MADV_HUGEPAGE"):
+                m.madvise(mmap.MADV_HUGEPAGE)
+        whole = np.frombuffer(m, np.uint8)
+        off = -whole.ctypes.data % self._ALIGN
+        return m, whole[off:off + nbytes]
+
+    def give_back(self, m: mmap.mmap) -> None:
+        if not hasattr(mmap, "MADV_FREE"):
+            return
+        m.madvise(mmap.MADV_FREE)
+        with self._lock:
+            if self._idle is None or len(self._idle) < len(m):
+                self._idle = m
+
+
+_ARENA = _CacheArena()
+
+
+def _arena_after_fork() -> None:
+    global _ARENA
+    _ARENA = _CacheArena()  # a lock held by another thread of the parent stays held in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_arena_after_fork)
+
+
 # ---- the driver ----------------------------------------------------------------------------------------
 
 class _Run:
@@ -417,6 +479,7 @@ class _Run:
         self.cache = int(weight_cache) if explicit is None else 0  # bytes allowed
         self.hbuf = [np.empty(batch * max(widths), dt), np.empty(batch * max(widths), dt)]
         self.n_threads_req = n_threads
+        self._arena: mmap.mmap | None = None
 
     # -- per-layer sources --
     def _prepare_layer(self, l: int, for_backward: bool) -> None:
@@ -424,12 +487,6 @@ class _Run:
         if self.explicit is not None:
             W = self.explicit[l] if isinstance(self.explicit, list) else self.explicit(l, self.seed_seq)
             eng.set_weights(l, W)
-        elif self.cache and self.cache_arrays[l] is not None:
-            if for_backward:
-                eng.set_cache(l, None)
-                eng.set_weights(l, self.cache_arrays[l])
-            else:
-                eng.set_cache(l, self.cache_arrays[l])
         if self.biases is not None:
             eng.set_bias(l, self.biases[l])
         elif self.bias_std > 0:  # regenerated whenever needed: n values, like the weights
@@ -458,23 +515,30 @@ class _Run:
                                      f"{l + 1} of {self.depth}")
 
     def run(self, x: np.ndarray, backward: bool, loss: str, grad_output) -> dict:
-        depth, B, dt, widths = self.depth, self.B, self.dt, self.widths
-        self.cache_arrays = [None] * depth
+        depth, dt, widths = self.depth, self.dt, self.widths
         if self.cache and backward:
             # the first layers whose weights fit in the budget keep them for the backward pass,
-            # all in one allocation: a large one gets huge pages, where one array per layer
-            # paid a page fault per 4 KiB (a fifth of a width-512, batch-1 run)
-            offsets, used = {}, 0
+            # all in one block (huge pages: one array per layer paid a page fault per 4 KiB, a
+            # fifth of a width-512, batch-1 run), kept between calls (_CacheArena)
+            offsets, used = np.full(depth, -1, np.int64), 0
             for l in range(depth):
                 nbytes = widths[l] * widths[l + 1] * dt.itemsize
                 if used + nbytes <= self.cache:
                     offsets[l] = used
                     used += -(-nbytes // 64) * 64  # each layer's weights 64-byte aligned
-            block = np.empty(used, np.uint8)
-            for l, off in offsets.items():
-                n = widths[l] * widths[l + 1]
-                self.cache_arrays[l] = block[off:off + n * dt.itemsize].view(dt).reshape(
-                    widths[l], widths[l + 1])
+            if used:
+                self._arena, block = _ARENA.take(used)
+                self.eng.set_cache_block(block, offsets)
+        try:
+            return self._run(x, backward, loss, grad_output)
+        finally:
+            if self._arena is not None:
+                self.eng.set_cache_block(np.empty(0, np.uint8), np.full(depth, -1, np.int64))
+                _ARENA.give_back(self._arena)
+                self._arena = None
+
+    def _run(self, x: np.ndarray, backward: bool, loss: str, grad_output) -> dict:
+        depth, B, dt, widths = self.depth, self.B, self.dt, self.widths
         ck = self.checkpoint if backward else None
         store_all = backward and not ck
         stored = {}
@@ -725,7 +789,9 @@ def simulate(depth: int, width: int | Sequence[int], *, batch: int = 64,
         Bytes of memory allowed for keeping generated weights between the forward and backward
         passes instead of regenerating them (default :data:`DEFAULT_WEIGHT_CACHE`, 512 MiB: the
         first layers that fit keep theirs, the others are regenerated; 0 regenerates all; the
-        results are identical).
+        results are identical). The cache's memory is kept for the next call (repeated runs pay
+        no page faults) and given to the kernel to take back when it needs it (``MADV_FREE``;
+        the process's resident size may show it until then).
     theory : bool, default False
         Attach ``fastinit.theory.predict_stack``'s mean-field prediction (zero-mean Gaussian or
         uniform schemes, equal widths) as ``result.theory``. With ``pairs``, the measured input
