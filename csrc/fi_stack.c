@@ -38,6 +38,8 @@
 #define FI_STACK_TM 48         /* rows of dW per tile (8 panels of FI_MR) */
 #define FI_STACK_GRAM_TILE 4   /* rows of a Gram matrix per unit of work */
 #define FI_STACK_UV_UNIT 512   /* entries of u or v per unit of work */
+#define FI_STACK_ACT_UNIT 4096 /* values per unit of an activation pass (fi_stack_activate, and
+                                  the backward's recomputed layer input) */
 /* Work sharing. Within a layer the units of work (a column block of z, a row block of dL/dh_prev,
  * a tile row of dW, a Gram tile row) are handed out dynamically: each thread takes the next unit
  * from a shared counter until none is left. Every unit is computed by the same operations

@@ -63,13 +63,18 @@ void fi_stack_forward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, c
  * input (B x fan_in). Statistics of g go to grad, those of dL/dW to dw; when gprev is not NULL it
  * receives dL/dh_prev = (g * act'(z)) W^T (B x fan_in); when dw_out is not NULL it receives
  * dL/dW = hprev^T (g * act'(z)) (fan_in x fan_out, C order), and db_out (fan_out) the bias
- * gradient, the column sums of g * act'(z) accumulated in float64. */
+ * gradient, the column sums of g * act'(z) accumulated in float64. When zprev is not NULL,
+ * hprev is first written as the activation of Lprev applied to zprev (the previous layer's
+ * stored pre-activations, B x fan_in), in the same parallel region (the values of
+ * fi_stack_activate); otherwise hprev is only read. */
 void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
-                           const float *z, const float *hprev, float *gprev, float *dw_out,
-                           float *db_out, fi_layer_stats *grad, fi_dw_stats *dw);
+                           const float *z, float *hprev, float *gprev, float *dw_out,
+                           float *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
+                           const float *zprev, const fi_stack_layer *Lprev);
 void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const double *g,
-                           const double *z, const double *hprev, double *gprev, double *dw_out,
-                           double *db_out, fi_layer_stats *grad, fi_dw_stats *dw);
+                           const double *z, double *hprev, double *gprev, double *dw_out,
+                           double *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
+                           const double *zprev, const fi_stack_layer *Lprev);
 
 /* h = act(z) over n values with the workspace's threads (recomputes a stored layer's output). */
 void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h, int64_t n);

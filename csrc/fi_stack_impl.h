@@ -145,6 +145,9 @@ typedef struct {
     int gram, bwd_packed, rows_ax;
     const T *g, *z, *hprev;
     T *gprev, *dw_out, *db_out;
+    const T *zprev;       /* when set: hprev = Lprev's activation of zprev, written in phase 1 */
+    T *hprev_out;
+    const fi_stack_layer *Lprev;
     int64_t *next;        /* 6 shared unit counters, one per dynamically shared loop */
 } FI_S(fi_bwd_ctx);
 
@@ -222,6 +225,14 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
                 for (int64_t r = 0; r < B; r++) s += (double)dz[r * N + j];
                 c->db_out[j] = (T)s;
             }
+    }
+    if (c->zprev) { /* the layer input, recomputed from the stored pre-activations */
+        const int64_t n = B * K, nu = (n + FI_STACK_ACT_UNIT - 1) / FI_STACK_ACT_UNIT;
+        while ((u = fi_next_unit(&c->next[5])) < nu) {
+            const int64_t a = u * FI_STACK_ACT_UNIT;
+            FI_S(fi_act_forward)((fi_act)c->Lprev->act, c->Lprev->p0, c->zprev + a,
+                                 c->hprev_out + a, n - a < FI_STACK_ACT_UNIT ? n - a : FI_STACK_ACT_UNIT);
+        }
     }
     fi_team_barrier(nt);
     /* 2. what the shared loops below read, split statically: the centred rows of hprev and dz
@@ -341,8 +352,9 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
 }
 
 void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const T *g,
-                             const T *z, const T *hprev, T *gprev, T *dw_out, T *db_out,
-                             fi_layer_stats *grad, fi_dw_stats *dw) {
+                             const T *z, T *hprev, T *gprev, T *dw_out, T *db_out,
+                             fi_layer_stats *grad, fi_dw_stats *dw, const T *zprev,
+                             const fi_stack_layer *Lprev) {
     FI_S(fi_bwd_ctx) c;
     c.ws = ws;
     c.L = L;
@@ -364,12 +376,16 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.g = g;
     c.z = z;
     c.hprev = hprev;
+    c.zprev = zprev;
+    c.hprev_out = hprev;
+    c.Lprev = Lprev;
     c.gprev = gprev;
     c.dw_out = dw_out;
     c.db_out = db_out;
     int64_t next[6] = {0, 0, 0, 0, 0, 0};
     c.next = next;
-    const int nt = fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4));
+    const int nt = fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4) +
+                                            (zprev ? (double)B * (double)c.K : 0.0));
     c.kc = fi_stack_gprev_kc(c.kc, c.K, nt);
     fi_team_run(nt, FI_S(fi_bwd_body), &c);
     fi_stack_collect(ws, 2, c.n_chunks, c.N, grad);
@@ -409,7 +425,6 @@ typedef struct {
     int64_t *next;
 } FI_S(fi_actv_ctx);
 
-#define FI_STACK_ACT_UNIT 4096
 static void FI_S(fi_actv_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_actv_ctx) *c = (const FI_S(fi_actv_ctx) *)ctx_;
     const int64_t nu = (c->n + FI_STACK_ACT_UNIT - 1) / FI_STACK_ACT_UNIT;

@@ -57,12 +57,14 @@ cdef extern from "fi_stack.h" nogil:
                               const double *hin, double *z, double *h, fi_layer_stats *pre,
                               fi_layer_stats *act)
     void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
-                               const float *z, const float *hprev, float *gprev, float *dw_out,
-                               float *db_out, fi_layer_stats *grad, fi_dw_stats *dw)
+                               const float *z, float *hprev, float *gprev, float *dw_out,
+                               float *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
+                               const float *zprev, const fi_stack_layer *Lprev)
     void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
-                               const double *g, const double *z, const double *hprev,
+                               const double *g, const double *z, double *hprev,
                                double *gprev, double *dw_out, double *db_out,
-                               fi_layer_stats *grad, fi_dw_stats *dw)
+                               fi_layer_stats *grad, fi_dw_stats *dw,
+                               const double *zprev, const fi_stack_layer *Lprev)
     void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h,
                                int64_t n)
     void fi_stack_activate_f64(fi_stack_ws *ws, int act, double p0, const double *z, double *h,
@@ -323,10 +325,13 @@ cdef class Engine:
 
     def backward(self, int64_t l, floating[:, ::1] g not None, floating[:, ::1] z not None,
                  floating[:, ::1] hprev not None, floating[:, ::1] gprev,
-                 floating[:, ::1] dw_out=None, floating[::1] db_out=None):
+                 floating[:, ::1] dw_out=None, floating[::1] db_out=None,
+                 floating[:, ::1] zprev=None):
         """Layer l: statistics of g = dL/dh_l and of dL/dW_l; gprev (or None) <- dL/dh_{l-1},
-        dw_out (or None) <- dL/dW_l (fan_in, fan_out), db_out (or None) <- dL/db_l.
-        Returns the number of non-finite values in g."""
+        dw_out (or None) <- dL/dW_l (fan_in, fan_out), db_out (or None) <- dL/db_l. With zprev
+        (layer l-1's pre-activations, l >= 1), hprev is first written as their activation (what
+        activate(l - 1, zprev, hprev) gives) in the same call. Returns the number of non-finite
+        values in g."""
         cdef fi_layer_stats sg
         cdef fi_dw_stats dw
         cdef fi_stack_layer *L = &self.layers[l]
@@ -334,6 +339,8 @@ cdef class Engine:
         cdef floating *gp = NULL
         cdef floating *dwp = NULL
         cdef floating *dbp = NULL
+        cdef floating *zp = NULL
+        cdef const fi_stack_layer *Lp = NULL
         if g.shape[1] != L.fan_out or z.shape[1] != L.fan_out or hprev.shape[1] != L.fan_in \
                 or z.shape[0] != B or hprev.shape[0] != B or B > self.batch or B < 1:
             raise ValueError("layer shapes do not match the engine")
@@ -349,6 +356,11 @@ cdef class Engine:
             if db_out.shape[0] != L.fan_out:
                 raise ValueError("layer shapes do not match the engine")
             dbp = &db_out[0]
+        if zprev is not None:
+            if l < 1 or zprev.shape[0] != B or zprev.shape[1] != L.fan_in:
+                raise ValueError("layer shapes do not match the engine")
+            zp = &zprev[0, 0]
+            Lp = &self.layers[l - 1]
         self._stats_ptrs(_GRAD, l, &sg, self.grad_hist, None)
         cdef fi_stack_layer Lc
         if self._cached[l] and L.w == NULL:  # the weights forward(l) wrote into the cache
@@ -359,10 +371,10 @@ cdef class Engine:
         with nogil:
             if floating is float:
                 fi_stack_backward_f32(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
-                                      dbp, &sg, &dw)
+                                      dbp, &sg, &dw, zp, Lp)
             else:
                 fi_stack_backward_f64(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
-                                      dbp, &sg, &dw)
+                                      dbp, &sg, &dw, zp, Lp)
         _put(self.grad, l, &sg.s)
         cdef double[:, ::1] dwv = self.dw
         dwv[l, 0] = dw.mean

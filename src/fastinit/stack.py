@@ -615,11 +615,10 @@ class _Run:
                 if self.keep:
                     out["gradients"][l] = g.copy()
                 if l == 0:
-                    hprev = x
-                else:
+                    hprev, zp = x, None
+                else:  # the layer input, recomputed by the backward call itself
                     zp = zs[l - 1] if (l - 1) in zs else stored[l - 1]
                     hprev = hprev_buf[: B * widths[l]].reshape(B, widths[l])
-                    self.eng.activate(l - 1, zp, hprev)
                 gprev = gbuf[gi][: B * widths[l]].reshape(B, widths[l]) if l > 0 else None
                 dw_out = db_out = None
                 if self.keep_grads:
@@ -627,7 +626,7 @@ class _Run:
                     if self.biases is not None:
                         db_out = out["bias_grads"][l] = np.empty(widths[l + 1], dt)
                 self._prepare_layer(l, True)
-                nf = self.eng.backward(l, g, zs[l], hprev, gprev, dw_out, db_out)
+                nf = self.eng.backward(l, g, zs[l], hprev, gprev, dw_out, db_out, zp)
                 self._release_layer(l)
                 if nf and self.first_nf_grad is None:
                     self.first_nf_grad = l + 1
