@@ -134,35 +134,41 @@ static inline void FI_K(philox_keys)(const fi_stream_id *s, fi_philox_keys *ks) 
         c1 = p1_;                                                                              \
         c2 = _mm256_xor_si256(FI_HI64(c3), (__m256i)(ks)->pe);                                 \
     } while (0)
-static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
-                                       fi_philox_keys *ks) {
+/* The words of one group (8 blocks from b0, low 3 bits zero: no carry) into X; the prefix in ks
+ * must belong to b0's high word. Straight-line code: no branch. */
+static inline __attribute__((always_inline)) void FI_K(philox_words)(uint64_t b0, uint32_t *X,
+                                                                    const fi_philox_keys *ks) {
     const __m256i m0 = _mm256_set1_epi32((int)FI_PHILOX_M0), m1 = _mm256_set1_epi32((int)FI_PHILOX_M1);
     const __m256i ev = _mm256_setr_epi64x(0, 2, 4, 6), od = _mm256_setr_epi64x(1, 3, 5, 7);
-    for (int j = 0; j < FI_ILP; j++, X += FI_GROUP_WORDS) {
-        uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS; /* low 3 bits zero: no carry */
-        if ((uint32_t)(b0 >> 32) != ks->bh) FI_K(philox_prefix)(s, ks, (uint32_t)(b0 >> 32));
-        /* rows 0..3, even (e) and odd (o) lanes */
-        __m256i e0 = _mm256_add_epi64(ev, _mm256_set1_epi64x((uint32_t)b0)), e1, e2, e3;
-        __m256i o0 = _mm256_add_epi64(od, _mm256_set1_epi64x((uint32_t)b0)), o1, o2, o3;
-        FI_PHILOX_ROUND0(e0, e2, e3, ks);
-        FI_PHILOX_ROUND0(o0, o2, o3, ks);
-        FI_PHILOX_ROUND1(e0, e1, e2, e3, ks);
-        FI_PHILOX_ROUND1(o0, o1, o2, o3, ks);
-        FI_PHILOX_ROUND2(e0, e1, e2, e3, ks);
-        FI_PHILOX_ROUND2(o0, o1, o2, o3, ks);
+    /* rows 0..3, even (e) and odd (o) lanes */
+    __m256i e0 = _mm256_add_epi64(ev, _mm256_set1_epi64x((uint32_t)b0)), e1, e2, e3;
+    __m256i o0 = _mm256_add_epi64(od, _mm256_set1_epi64x((uint32_t)b0)), o1, o2, o3;
+    FI_PHILOX_ROUND0(e0, e2, e3, ks);
+    FI_PHILOX_ROUND0(o0, o2, o3, ks);
+    FI_PHILOX_ROUND1(e0, e1, e2, e3, ks);
+    FI_PHILOX_ROUND1(o0, o1, o2, o3, ks);
+    FI_PHILOX_ROUND2(e0, e1, e2, e3, ks);
+    FI_PHILOX_ROUND2(o0, o1, o2, o3, ks);
 #pragma GCC unroll 10
-        for (int r = 3; r < FI_PHILOX_ROUNDS; r++) {
-            const __m256i k0v = (__m256i)ks->k0[r], k1v = (__m256i)ks->k1[r];
-            FI_PHILOX_ROUND64(e0, e1, e2, e3, k0v, k1v);
-            FI_PHILOX_ROUND64(o0, o1, o2, o3, k0v, k1v);
-        }
-        /* the odd words' low halves copied into the high halves (a shuffle, as above), then blended */
+    for (int r = 3; r < FI_PHILOX_ROUNDS; r++) {
+        const __m256i k0v = (__m256i)ks->k0[r], k1v = (__m256i)ks->k1[r];
+        FI_PHILOX_ROUND64(e0, e1, e2, e3, k0v, k1v);
+        FI_PHILOX_ROUND64(o0, o1, o2, o3, k0v, k1v);
+    }
+    /* the odd words' low halves copied into the high halves (a shuffle, as above), then blended */
 #define FI_PHILOX_JOIN(e, o) _mm256_blend_epi32(e, _mm256_shuffle_epi32(o, 0xA0), 0xAA)
-        _mm256_storeu_si256((__m256i *)X, FI_PHILOX_JOIN(e0, o0));
-        _mm256_storeu_si256((__m256i *)(X + 8), FI_PHILOX_JOIN(e1, o1));
-        _mm256_storeu_si256((__m256i *)(X + 16), FI_PHILOX_JOIN(e2, o2));
-        _mm256_storeu_si256((__m256i *)(X + 24), FI_PHILOX_JOIN(e3, o3));
+    _mm256_storeu_si256((__m256i *)X, FI_PHILOX_JOIN(e0, o0));
+    _mm256_storeu_si256((__m256i *)(X + 8), FI_PHILOX_JOIN(e1, o1));
+    _mm256_storeu_si256((__m256i *)(X + 16), FI_PHILOX_JOIN(e2, o2));
+    _mm256_storeu_si256((__m256i *)(X + 24), FI_PHILOX_JOIN(e3, o3));
 #undef FI_PHILOX_JOIN
+}
+static inline void FI_K(philox_groups)(const fi_stream_id *s, uint64_t g, uint32_t *X,
+                                       fi_philox_keys *ks) {
+    for (int j = 0; j < FI_ILP; j++, X += FI_GROUP_WORDS) {
+        uint64_t b0 = (g + (uint64_t)j) * FI_GROUP_BLOCKS;
+        if ((uint32_t)(b0 >> 32) != ks->bh) FI_K(philox_prefix)(s, ks, (uint32_t)(b0 >> 32));
+        FI_K(philox_words)(b0, X, ks);
     }
 }
 #else
@@ -304,22 +310,32 @@ static inline __attribute__((always_inline)) void FI_K(box_muller4d_n)(const v4q
 #define FI_NG_F32 1
 #define FI_NG_F64 2
 
-/* Normals of NG consecutive groups (X: 32 NG words, out: contiguous). */
-static inline __attribute__((always_inline)) void FI_K(xn_normal_f32)(const uint32_t *X,
-                                                                     const fi_dist_params *p,
-                                                                     float *out, int NG) {
-    const float loc = (float)p->loc, scale = (float)p->scale;
-    v8u a[FI_NMAX], b[FI_NMAX];
-    v8f zc[FI_NMAX], zs[FI_NMAX];
-    FI_EACH(k, 2 * NG) { /* k = 2 group + pair */
+/* The radius (a) and angle (b) rows of NG groups' words: vector k = 2 group + pair. */
+static inline __attribute__((always_inline)) void FI_K(load_ab)(const uint32_t *X, v8u *a, v8u *b, int NG) {
+    FI_EACH(k, 2 * NG) {
         a[k] = fi_load8u(X + 16 * k);
         b[k] = fi_load8u(X + 16 * k + 8);
     }
+}
+/* Normals of NG consecutive groups from their loaded rows (out: contiguous). */
+static inline __attribute__((always_inline)) void FI_K(xw_normal_f32)(const v8u *a, const v8u *b,
+                                                                     const fi_dist_params *p,
+                                                                     float *out, int NG) {
+    const float loc = (float)p->loc, scale = (float)p->scale;
+    v8f zc[FI_NMAX], zs[FI_NMAX];
     FI_K(box_muller8f_n)(a, b, zc, zs, 2 * NG);
     FI_EACH(k, 2 * NG) {
         fi_store8f(out + 16 * k, zc[k] * scale + loc);
         fi_store8f(out + 16 * k + 8, zs[k] * scale + loc);
     }
+}
+/* Normals of NG consecutive groups (X: 32 NG words, out: contiguous). */
+static inline __attribute__((always_inline)) void FI_K(xn_normal_f32)(const uint32_t *X,
+                                                                     const fi_dist_params *p,
+                                                                     float *out, int NG) {
+    v8u a[FI_NMAX], b[FI_NMAX];
+    FI_K(load_ab)(X, a, b, NG);
+    FI_K(xw_normal_f32)(a, b, p, out, NG);
 }
 static inline void FI_K(xf_normal_f32)(const uint32_t *X, const fi_dist_params *p, void *out) {
     FI_K(xn_normal_f32)(X, p, (float *)out, 1);
@@ -832,7 +848,48 @@ static inline void FI_K(no_flush)(const fi_stream_id *s, const fi_dist_params *p
 FI_DEFINE_FILL(fill_raw, 32, uint32_t, FI_K(xg_raw), FI_K(xi_raw), FI_NF)
 FI_DEFINE_FILL(fill_uniform_f32, 32, float, FI_K(xg_uniform_f32), FI_K(xi_uniform_f32), FI_NF)
 FI_DEFINE_FILL(fill_uniform_f64, 16, double, FI_K(xg_uniform_f64), FI_K(xi_uniform_f64), FI_NF)
+#if defined(__AVX2__)
+FI_DEFINE_FILL(fill_normal_f32_parts, 32, float, FI_K(xg_normal_f32), FI_K(xi_normal_f32), FI_NF)
+/* float32 normals over whole groups, one group per step: load the previous group's words, compute
+ * this group's Philox words into the other buffer, transform the loaded ones. This loop shape
+ * measured about 5% faster than the generic fill's (Philox for two groups into a buffer, then
+ * the transform group by group). GCC does not interleave the two parts (checked in the
+ * assembly; forcing it did not help either): the gain is the loop's, not overlap. Same words,
+ * same transform: same bits. Partial groups at either end go through fill_normal_f32_parts. */
+static void FI_K(fill_normal_f32)(const fi_stream_id *s, uint64_t v0, int64_t n,
+                                  const fi_dist_params *p, void *out_) {
+    float *out = (float *)out_;
+    int64_t head = (int64_t)((32u - v0 % 32u) % 32u);
+    if (head > n) head = n;
+    if (head) {
+        FI_K(fill_normal_f32_parts)(s, v0, head, p, out);
+        v0 += (uint64_t)head;
+        out += head;
+        n -= head;
+    }
+    const int64_t groups = n / 32;
+    if (groups > 0) {
+        FI_ALIGN32 uint32_t X[2][FI_GROUP_WORDS];
+        fi_philox_keys ks;
+        FI_K(philox_keys)(s, &ks);
+        for (int64_t i = 0; i < groups; i++) {
+            const uint64_t b0 = (v0 / 32 + (uint64_t)i) * FI_GROUP_BLOCKS;
+            v8u a[2], b[2];
+            if (i > 0) FI_K(load_ab)(X[(i - 1) & 1], a, b, 1); /* before X[i & 1] is written */
+            if ((uint32_t)(b0 >> 32) != ks.bh) FI_K(philox_prefix)(s, &ks, (uint32_t)(b0 >> 32));
+            FI_K(philox_words)(b0, X[i & 1], &ks);
+            if (i > 0) FI_K(xw_normal_f32)(a, b, p, out + 32 * (i - 1), 1);
+        }
+        FI_K(xn_normal_f32)(X[(groups - 1) & 1], p, out + 32 * (groups - 1), 1);
+        v0 += (uint64_t)(32 * groups);
+        out += 32 * groups;
+        n -= 32 * groups;
+    }
+    if (n) FI_K(fill_normal_f32_parts)(s, v0, n, p, out);
+}
+#else
 FI_DEFINE_FILL(fill_normal_f32, 32, float, FI_K(xg_normal_f32), FI_K(xi_normal_f32), FI_NF)
+#endif
 FI_DEFINE_FILL(fill_normal_f64, 16, double, FI_K(xg_normal_f64), FI_K(xi_normal_f64), FI_NF)
 FI_DEFINE_FILL(fill_truncinv_f32, 32, float, FI_K(xg_truncnorm_f32), FI_K(xi_truncnorm_f32), FI_NF)
 FI_DEFINE_FILL(fill_truncinv_f64, 16, double, FI_K(xg_truncnorm_f64), FI_K(xi_truncnorm_f64), FI_NF)

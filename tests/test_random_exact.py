@@ -49,6 +49,12 @@ def test_block_counter_carries_into_high_word(simd):
     p0 = 32 * (2**29) - 40
     got = gen(key, 7, p0).raw(80)
     np.testing.assert_array_equal(got, ref.stream_words(key, 7, p0, 80))
+    # the float32 normal fill's own group loop refreshes the carry-dependent Philox prefix too
+    for dtype in (np.float32, np.float64):
+        v0 = p0 - 101 if dtype == np.float32 else (p0 - 100) // 2
+        got = gen(key, 7, p0 - 101).normal(0.5, 2.0, 301, dtype=dtype)
+        want = ref.draw("normal", dtype, key, 7, v0, 301, loc=0.5, scale=2.0)
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
     # block 2^32 - 1 and block 2^32 by the scalar function
     for block in (2**32 - 1, 2**32):
         ctr = (block & 0xFFFFFFFF, block >> 32, 7, 0)
