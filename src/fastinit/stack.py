@@ -393,7 +393,7 @@ class _CacheArena:
 
     Fresh memory costs the kernel a page fault and the zeroing of every page at first touch; for
     a cache of 100-1000 layers that was a fifth of a forward pass (262 MB at (1000, 256, 16):
-    40-60 ms of 2-thread forward, and huge-page compaction made some calls take seconds). The
+    40-60 ms of 2-thread forward). The
     block is a private anonymous mapping (huge pages requested); when a run ends it is handed back
     with ``MADV_FREE``: the kernel takes its pages whenever it needs memory, without swapping, and
     the next run writes over the pages it left (no fault, no zeroing) or gets fresh zeroed ones,
