@@ -29,7 +29,7 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = ap.parse_args(argv)
     n = 10**6 if args.quick else 10**7
-    rep = 3 if args.quick else 7
+    rep = 3 if args.quick else 15
     nt = fastinit._core.default_threads()
     rows = []
 
