@@ -82,6 +82,24 @@ def _best(fn, repeats):
     return best
 
 
+def _best_pair(fn_a, fn_b, repeats):
+    """Best times of two functions called alternately (a, b, a, b, ...) after one warm-up call
+    each: on a machine whose speed drifts (other tenants, frequency), both minima are taken over
+    the same stretch of time, so their ratio is fairer than that of two separate runs."""
+    fn_a()
+    fn_b()
+    best_a = best_b = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn_a()
+        t1 = time.perf_counter()
+        fn_b()
+        t2 = time.perf_counter()
+        best_a = min(best_a, t1 - t0)
+        best_b = min(best_b, t2 - t1)
+    return best_a, best_b
+
+
 def _numpy_stack(depth, width, batch, seed=0):
     rng = np.random.default_rng(seed)
     h = rng.standard_normal((batch, width), dtype=np.float32)
@@ -127,8 +145,7 @@ def run(quick=False, repeats=5, threads=None, progress=None):
     rows = []
     todo = cases(quick, threads)
     for k, (name, size, f_fast, f_np) in enumerate(todo):
-        t_fast = _best(f_fast, repeats)
-        t_np = _best(f_np, repeats)
+        t_fast, t_np = _best_pair(f_fast, f_np, repeats)
         rows.append([name, size, t_fast * 1e3, t_np * 1e3, t_np / t_fast if t_fast > 0 else math.inf])
         if progress is not None:
             progress(k + 1, len(todo))
