@@ -1,7 +1,9 @@
 /* fi_stats.c: block moments, merge and summary (fi_stats.h). The sums use four float64 lanes
  * (v4d) in a fixed order, the same on every SIMD path (no FMA: -ffp-contract=off). float32
  * blocks take an AVX2 body (target attribute, chosen by fi_simd_current()) with the same bits;
- * only the sign of a NaN sum may differ between the two paths. */
+ * only the sign of a NaN sum may differ between the two paths. Its one FMA, q + u*u for u a
+ * float32 value in double, rounds once like the generic q + (u*u) because u*u is exact (24-bit
+ * significands: a 48-bit product, no overflow or underflow in double). */
 #include "fi_stats.h"
 
 #include <math.h>
@@ -215,79 +217,90 @@ FI_DEFINE_BLOCK(double, f64, )
 #if defined(FI_BUILD_AVX2) && defined(__GNUC__) && defined(__x86_64__)
 #define FI_STATS_AVX2 1
 /* The float32 block moments with AVX2, bit for bit those of the generic body above (the engine
- * spends as long in them as in the product at large batches): the same float64 lane sums in the
- * same order (the float -> double conversion is exact); the counts are taken on 8 float lanes
- * (x == 0, NaN, |x| == inf, and the saturation bounds moved to the float grid: (double)x <= lo
- * exactly when x <= the largest float not above lo) in int32 lanes flushed before they can
- * overflow; min/max with vminpd/vmaxpd, which are exactly `u < m ? u : m` / `u > m ? u : m`
- * (the generic masks); dead columns (cols <= 256) from the OR of each column's |x| bit patterns
- * in the same pass (nonzero exactly when some x != 0, NaN included). */
+ * spends as long in them as in the product at large batches). Per 8 values the loop converts
+ * the two halves to double once (the conversion is exact) and adds them, their squares and their
+ * absolute values (the sign bit cleared in double: the same values as converting |x|) to the
+ * same float64 lanes in the same order as the generic body. Everything else is chosen to keep the
+ * loop short on a CPU that splits 256-bit operations in two (Zen 1), with the same results:
+ * - zeros and saturated values are counted on the 8 float lanes (the saturation bounds moved to
+ *   the float grid: (double)x <= lo exactly when x <= the largest float not above lo; one
+ *   compare of |x| when the bounds are symmetric) in int32 lanes flushed before they overflow;
+ * - NaN and infinities are not looked at in the loop: a float64 sum of squares of float32
+ *   values cannot overflow, so the lanes of q stay finite exactly while every value is finite;
+ *   the rows of a call after which they are not are counted again (NaN and inf separately);
+ * - min/max run on the 8 float lanes (vminps/vmaxps: `x < m ? x : m`, `x > m ? x : m`) and are
+ *   combined in acc_end into the generic body's four double lanes (columns i and i + 4): the
+ *   first of two equal values in the generic order can only be told apart when they are zeros
+ *   of different signs, and then that lane is scanned again in the generic order;
+ * - dead columns (cols <= 256): the OR of each column's |x| bit patterns (nonzero exactly when
+ *   some x != 0, NaN included) over the first rows, until every column has a nonzero value
+ *   (checked every 8 rows); only a block with a dead column is ORed to its end. */
 static void fi_acc_begin(fi_moments_acc *A, int64_t cols, const fi_stats_cfg *cfg) {
     memset(A, 0, sizeof(*A));
     A->cols = cols;
     A->cfg = cfg;
     A->mn = INFINITY;
     A->mx = -INFINITY;
-    for (int i = 0; i < 4; i++) {
-        A->mn4[i] = INFINITY;
-        A->mx4[i] = -INFINITY;
+    for (int i = 0; i < 8; i++) {
+        A->mn8[i] = INFINITY;
+        A->mx8[i] = -INFINITY;
     }
     A->lof = (float)cfg->sat_lo;
     A->hif = (float)cfg->sat_hi;
     if ((double)A->lof > cfg->sat_lo) A->lof = nextafterf(A->lof, -INFINITY);
     if ((double)A->hif < cfg->sat_hi) A->hif = nextafterf(A->hif, INFINITY);
+    A->sat_mode = !cfg->has_sat ? 0 : (A->lof == -A->hif ? 1 : 2);
 }
 
-/* First pass over rows [0, rows) of x (the next rows of the block, in order). */
-__attribute__((target("avx2"))) static void fi_acc_rows(fi_moments_acc *A, const float *x,
-                                                        int64_t rows, int64_t ld) {
+/* Sums, squares, |x|, zeros, saturation and min/max of rows [0, rows) of x; sat_mode a
+ * constant in each instance. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void fi_acc_main(
+    fi_moments_acc *A, const float *x, int64_t rows, int64_t ld, const int sat_mode) {
     const int64_t cols = A->cols, c8 = cols & ~(int64_t)7;
     const double lo = A->cfg->sat_lo, hi = A->cfg->sat_hi;
-    const int has_sat = A->cfg->has_sat;
-    uint32_t *alive = A->alive;
     const __m256 vlo = _mm256_set1_ps(A->lof), vhi = _mm256_set1_ps(A->hif);
-    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 vinf = _mm256_set1_ps(INFINITY), vzero = _mm256_setzero_ps();
+    const __m256 absf = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256d absd = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256 vzero = _mm256_setzero_ps();
     __m256d s0 = _mm256_loadu_pd(A->s), s1 = _mm256_loadu_pd(A->s + 4);
     __m256d q0 = _mm256_loadu_pd(A->q), q1 = _mm256_loadu_pd(A->q + 4);
     __m256d a0 = _mm256_loadu_pd(A->a), a1 = _mm256_loadu_pd(A->a + 4);
-    __m256d mn4 = _mm256_loadu_pd(A->mn4), mx4 = _mm256_loadu_pd(A->mx4);
+    __m256 mn8 = _mm256_loadu_ps(A->mn8), mx8 = _mm256_loadu_ps(A->mx8);
     double st = A->st, qt = A->qt, at = A->at, mn = A->mn, mx = A->mx;
-    int64_t nz = 0, nnan = 0, ninf = 0, nsat = 0;
+    int64_t nz = 0, nsat = 0;
     /* int32 lanes: flushed every `per` rows (each row adds at most c8 / 8 per lane) */
     int64_t per = c8 >= 8 ? ((int64_t)1 << 30) / (c8 / 8) : rows;
     if (per < 1) per = 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = rows - r0 < per ? rows : r0 + per;
-        __m256i cz = _mm256_setzero_si256(), cn = cz, ci = cz, cs = cz;
+        __m256i cz = _mm256_setzero_si256(), cs = cz;
         for (int64_t r = r0; r < r1; r++) {
             const float *xr = x + r * ld;
+            /* row r + 4 (of this block; a prefetch past its end is harmless): the engine's z
+             * rows come from L2 or L3, and its callers give 16 rows at a time */
+            for (int64_t c = 0; c < cols; c += 16)
+                _mm_prefetch((const char *)(xr + 4 * ld + c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(xr + 4 * ld + cols - 1), _MM_HINT_T0);
             for (int64_t c = 0; c < c8; c += 8) {
-                __m256 v = _mm256_loadu_ps(xr + c), av = _mm256_and_ps(v, absm);
+                __m256 v = _mm256_loadu_ps(xr + c);
                 __m256d u = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
                 __m256d w = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
                 s0 = _mm256_add_pd(s0, u);
                 s1 = _mm256_add_pd(s1, w);
-                q0 = _mm256_add_pd(q0, _mm256_mul_pd(u, u));
-                q1 = _mm256_add_pd(q1, _mm256_mul_pd(w, w));
-                a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(av)));
-                a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(av, 1)));
-                mn4 = _mm256_min_pd(u, mn4);
-                mn4 = _mm256_min_pd(w, mn4);
-                mx4 = _mm256_max_pd(u, mx4);
-                mx4 = _mm256_max_pd(w, mx4);
+                q0 = _mm256_fmadd_pd(u, u, q0);
+                q1 = _mm256_fmadd_pd(w, w, q1);
+                a0 = _mm256_add_pd(a0, _mm256_and_pd(u, absd));
+                a1 = _mm256_add_pd(a1, _mm256_and_pd(w, absd));
+                mn8 = _mm256_min_ps(v, mn8);
+                mx8 = _mm256_max_ps(v, mx8);
                 cz = _mm256_sub_epi32(cz, _mm256_castps_si256(_mm256_cmp_ps(v, vzero, _CMP_EQ_OQ)));
-                cn = _mm256_sub_epi32(cn, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
-                ci = _mm256_sub_epi32(ci, _mm256_castps_si256(_mm256_cmp_ps(av, vinf, _CMP_EQ_OQ)));
-                if (has_sat)
+                if (sat_mode == 1)
+                    cs = _mm256_sub_epi32(cs, _mm256_castps_si256(_mm256_cmp_ps(
+                                                  _mm256_and_ps(v, absf), vhi, _CMP_GE_OQ)));
+                else if (sat_mode == 2)
                     cs = _mm256_sub_epi32(
                         cs, _mm256_castps_si256(_mm256_or_ps(_mm256_cmp_ps(v, vlo, _CMP_LE_OQ),
                                                              _mm256_cmp_ps(v, vhi, _CMP_GE_OQ))));
-                if (alive) {
-                    __m256i al = _mm256_loadu_si256((const __m256i *)(alive + c));
-                    _mm256_storeu_si256((__m256i *)(alive + c),
-                                        _mm256_or_si256(al, _mm256_castps_si256(av)));
-                }
             }
             for (int64_t c = c8; c < cols; c++) {
                 double v = xr[c];
@@ -296,34 +309,127 @@ __attribute__((target("avx2"))) static void fi_acc_rows(fi_moments_acc *A, const
             for (int64_t c = c8; c < cols; c++) {
                 double v = xr[c];
                 nz += v == 0;
-                nnan += v != v;
-                ninf += fabs(v) == INFINITY;
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
-                if (alive) alive[c] |= (uint32_t)(xr[c] != 0);
             }
-            if (has_sat)
+            if (sat_mode)
                 for (int64_t c = c8; c < cols; c++) nsat += (xr[c] <= lo) | (xr[c] >= hi);
         }
-        int32_t t[4][8];
+        int32_t t[2][8];
         _mm256_storeu_si256((__m256i *)t[0], cz);
-        _mm256_storeu_si256((__m256i *)t[1], cn);
-        _mm256_storeu_si256((__m256i *)t[2], ci);
-        _mm256_storeu_si256((__m256i *)t[3], cs);
+        _mm256_storeu_si256((__m256i *)t[1], cs);
         for (int i = 0; i < 8; i++) {
-            nz += t[0][i]; nnan += t[1][i]; ninf += t[2][i]; nsat += t[3][i];
+            nz += t[0][i]; nsat += t[1][i];
         }
     }
     _mm256_storeu_pd(A->s, s0); _mm256_storeu_pd(A->s + 4, s1);
     _mm256_storeu_pd(A->q, q0); _mm256_storeu_pd(A->q + 4, q1);
     _mm256_storeu_pd(A->a, a0); _mm256_storeu_pd(A->a + 4, a1);
-    _mm256_storeu_pd(A->mn4, mn4); _mm256_storeu_pd(A->mx4, mx4);
+    _mm256_storeu_ps(A->mn8, mn8); _mm256_storeu_ps(A->mx8, mx8);
     A->st = st; A->qt = qt; A->at = at; A->mn = mn; A->mx = mx;
-    A->nz += nz; A->nnan += nnan; A->ninf += ninf; A->nsat += nsat;
+    A->nz += nz; A->nsat += nsat;
+}
+
+/* 1 when every lane of A's sums of squares is finite (no NaN or infinity seen so far). */
+static int fi_acc_finite(const fi_moments_acc *A) {
+    int ok = isfinite(A->qt);
+    for (int i = 0; i < 8; i++) ok &= isfinite(A->q[i]);
+    return ok;
+}
+
+/* NaN and infinities in rows [0, rows) of x. */
+__attribute__((target("avx2"))) static void fi_acc_nonfinite(fi_moments_acc *A, const float *x,
+                                                             int64_t rows, int64_t ld) {
+    const int64_t cols = A->cols, c8 = cols & ~(int64_t)7;
+    const __m256 absf = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 vinf = _mm256_set1_ps(INFINITY);
+    int64_t nnan = 0, ninf = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        for (int64_t c = 0; c < c8; c += 8) {
+            __m256 v = _mm256_loadu_ps(xr + c);
+            nnan += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+            ninf += __builtin_popcount((unsigned)_mm256_movemask_ps(
+                _mm256_cmp_ps(_mm256_and_ps(v, absf), vinf, _CMP_EQ_OQ)));
+        }
+        for (int64_t c = c8; c < cols; c++) {
+            nnan += xr[c] != xr[c];
+            ninf += fabsf(xr[c]) == INFINITY;
+        }
+    }
+    A->nnan += nnan;
+    A->ninf += ninf;
+}
+
+/* OR the nonzero columns of rows [0, rows) of x into A->alive, stopping once all are set. */
+__attribute__((target("avx2"))) static void fi_acc_alive(fi_moments_acc *A, const float *x,
+                                                         int64_t rows, int64_t ld) {
+    const int64_t cols = A->cols, c8 = cols & ~(int64_t)7;
+    const __m256i absi = _mm256_set1_epi32(0x7fffffff), zero = _mm256_setzero_si256();
+    uint32_t *alive = A->alive;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * ld;
+        for (int64_t c = 0; c < c8; c += 8) {
+            __m256i v = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(xr + c)), absi);
+            __m256i al = _mm256_loadu_si256((const __m256i *)(alive + c));
+            _mm256_storeu_si256((__m256i *)(alive + c), _mm256_or_si256(al, v));
+        }
+        for (int64_t c = c8; c < cols; c++) alive[c] |= (uint32_t)(xr[c] != 0);
+        if ((++A->alive_rows & 7) == 0 || r == rows - 1) {
+            __m256i anyz = zero;
+            for (int64_t c = 0; c < c8; c += 8)
+                anyz = _mm256_or_si256(anyz, _mm256_cmpeq_epi32(
+                                                 _mm256_loadu_si256((const __m256i *)(alive + c)), zero));
+            int dead = !_mm256_testz_si256(anyz, anyz);
+            for (int64_t c = c8; c < cols; c++) dead |= alive[c] == 0;
+            if (!dead) {
+                A->all_alive = 1;
+                return;
+            }
+        }
+    }
+}
+
+/* First pass over rows [0, rows) of x (the next rows of the block, in order). */
+__attribute__((target("avx2,fma"))) static void fi_acc_rows(fi_moments_acc *A, const float *x,
+                                                        int64_t rows, int64_t ld) {
+    if (rows <= 0) return;
+    switch (A->sat_mode) {
+    case 0: fi_acc_main(A, x, rows, ld, 0); break;
+    case 1: fi_acc_main(A, x, rows, ld, 1); break;
+    default: fi_acc_main(A, x, rows, ld, 2); break;
+    }
+    if (!fi_acc_finite(A)) fi_acc_nonfinite(A, x, rows, ld); /* (stays so once it is) */
+    if (A->alive && !A->all_alive) fi_acc_alive(A, x, rows, ld);
     A->rows += rows;
 }
 
 static inline double fi_lsum4(const double *l) { return (l[0] + l[2]) + (l[1] + l[3]); }
+
+/* The generic body's min (is_max 0) or max (1) lane i of the first c8 columns: columns i and
+ * i + 4 of each group of 8, row by row. */
+static double fi_minmax_lane(const float *x, int64_t rows, int64_t c8, int64_t ld, int i,
+                             int is_max) {
+    double m = is_max ? -INFINITY : INFINITY;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < c8; c += 8)
+            for (int k = 0; k < 2; k++) {
+                double v = x[r * ld + c + i + 4 * k];
+                if (is_max ? v > m : v < m) m = v;
+            }
+    return m;
+}
+
+/* The generic body's lane i (min or max) from the float lanes i and i + 4. */
+static double fi_acc_lane(const fi_moments_acc *A, const float *x, int64_t ld, int i, int is_max) {
+    const float *l = is_max ? A->mx8 : A->mn8;
+    double a = l[i], b = l[i + 4];
+    if (is_max ? a > b : a < b) return a;
+    if (is_max ? b > a : b < a) return b;
+    if (memcmp(&l[i], &l[i + 4], sizeof(float)) == 0) return a;
+    /* equal zeros of different signs: the one met first in the generic order */
+    return fi_minmax_lane(x, A->rows, A->cols & ~(int64_t)7, ld, i, is_max);
+}
 
 /* The centred pass over the whole block (A->rows rows of x) and the result. */
 __attribute__((target("avx2"))) static void fi_acc_end(fi_moments_acc *A, const float *x,
@@ -333,12 +439,14 @@ __attribute__((target("avx2"))) static void fi_acc_end(fi_moments_acc *A, const 
     if (rows <= 0 || cols <= 0) return;
     double mn = A->mn, mx = A->mx;
     for (int i = 0; i < 4; i++) {
-        mn = A->mn4[i] < mn ? A->mn4[i] : mn;
-        mx = A->mx4[i] > mx ? A->mx4[i] : mx;
+        double lmn = fi_acc_lane(A, x, ld, i, 0), lmx = fi_acc_lane(A, x, ld, i, 1);
+        mn = lmn < mn ? lmn : mn;
+        mx = lmx > mx ? lmx : mx;
     }
     int64_t dead = 0;
     if (A->alive) {
-        for (int64_t c = 0; c < cols; c++) dead += !A->alive[c];
+        if (!A->all_alive)
+            for (int64_t c = 0; c < cols; c++) dead += !A->alive[c];
     } else {
         unsigned char al[256];
         for (int64_t cb = 0; cb < cols; cb += 256) {
@@ -360,6 +468,11 @@ __attribute__((target("avx2"))) static void fi_acc_end(fi_moments_acc *A, const 
     double dt = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * ld;
+        if (r + 4 < rows) { /* the rows come from L2 or L3 */
+            for (int64_t c = 0; c < cols; c += 16)
+                _mm_prefetch((const char *)(xr + 4 * ld + c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(xr + 4 * ld + cols - 1), _MM_HINT_T0);
+        }
         for (int64_t c = 0; c < c8; c += 8) {
             __m256 v = _mm256_loadu_ps(xr + c);
             __m256d u = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vm);

@@ -49,9 +49,13 @@ typedef struct {
     int64_t cols, rows;
     const fi_stats_cfg *cfg;
     float lof, hif;                       /* saturation bounds on the float grid */
-    double s[8], q[8], a[8], mn4[4], mx4[4];
+    int sat_mode;                         /* 0 none, 1 symmetric (lof == -hif), 2 other */
+    double s[8], q[8], a[8];
+    float mn8[8], mx8[8];                 /* min/max of columns c8 + i (mod 8) */
     double st, qt, at, mn, mx;
     int64_t nz, nnan, ninf, nsat;
+    int64_t alive_rows;                   /* rows whose nonzero columns are in alive */
+    int all_alive;                        /* every column has a nonzero value */
     uint32_t *alive, alive_buf[256];
 } fi_moments_acc;
 int fi_moments_acc_begin(fi_moments_acc *acc, int64_t cols, const fi_stats_cfg *cfg);
