@@ -283,8 +283,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void fi_acc_mai
             _mm_prefetch((const char *)(xr + 4 * ld + cols - 1), _MM_HINT_T0);
             for (int64_t c = 0; c < c8; c += 8) {
                 __m256 v = _mm256_loadu_ps(xr + c);
-                __m256d u = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-                __m256d w = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+                /* each half converted from memory: no vextractf128 */
+                __m256d u = _mm256_cvtps_pd(_mm_loadu_ps(xr + c));
+                __m256d w = _mm256_cvtps_pd(_mm_loadu_ps(xr + c + 4));
                 s0 = _mm256_add_pd(s0, u);
                 s1 = _mm256_add_pd(s1, w);
                 q0 = _mm256_fmadd_pd(u, u, q0);
@@ -474,9 +475,8 @@ __attribute__((target("avx2"))) static void fi_acc_end(fi_moments_acc *A, const 
             _mm_prefetch((const char *)(xr + 4 * ld + cols - 1), _MM_HINT_T0);
         }
         for (int64_t c = 0; c < c8; c += 8) {
-            __m256 v = _mm256_loadu_ps(xr + c);
-            __m256d u = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vm);
-            __m256d w = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vm);
+            __m256d u = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(xr + c)), vm);
+            __m256d w = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(xr + c + 4)), vm);
             d0 = _mm256_add_pd(d0, _mm256_mul_pd(u, u));
             d1 = _mm256_add_pd(d1, _mm256_mul_pd(w, w));
         }
