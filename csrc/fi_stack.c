@@ -14,6 +14,7 @@
 #include "fi_stack.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,11 @@
 #define FI_STACK_TM 48         /* rows of dW per tile (8 panels of FI_MR) */
 #define FI_STACK_GRAM_TILE 4   /* rows of a Gram matrix per unit of work */
 #define FI_STACK_UV_UNIT 512   /* entries of u or v per unit of work */
-#define FI_STACK_ACT_UNIT 4096 /* values per unit of an activation pass (fi_stack_activate, and
-                                  the backward's recomputed layer input) */
+#define FI_STACK_ACT_UNIT 4096 /* values per unit of an activation pass (fi_stack_activate) */
+#define FI_STACK_HROW_VALUES 1024 /* about this many values (whole rows, at least 4) per unit of
+                                     the backward's recomputed and centred layer input: a
+                                     4096-value unit at (256 wide, batch 16) was the whole input,
+                                     and one thread computed it while the other waited */
 /* Work sharing. Within a layer the units of work (a column block of z, a row block of dL/dh_prev,
  * a tile row of dW, a Gram tile row) are handed out dynamically: each thread takes the next unit
  * from a shared counter until none is left. Every unit is computed by the same operations
@@ -268,6 +272,17 @@ static inline int64_t fi_next_unit(int64_t *ctr) {
     v = (*ctr)++;
 #endif
     return v;
+}
+
+/* A counter of finished units that another loop waits for (release / acquire: what the units
+ * wrote is visible to the thread that saw the count). The wait yields the CPU after a while, for
+ * when the thread that holds the last unit is descheduled (more threads than cores). */
+static inline void fi_done_add(int64_t *ctr, int64_t n) {
+    __atomic_add_fetch(ctr, n, __ATOMIC_RELEASE);
+}
+static inline void fi_wait_done(int64_t *ctr, int64_t n) {
+    for (int spins = 0; __atomic_load_n(ctr, __ATOMIC_ACQUIRE) < n; spins++)
+        if (spins >= 1000) sched_yield();
 }
 
 static inline void fi_team_barrier(int nt) {

@@ -142,13 +142,15 @@ typedef struct {
     const fi_gemm_kernels *kt;
     fi_fill_kernel fill;
     int64_t B, K, N, kc, n_chunks, n_tilerows;
+    int64_t hrows;        /* rows of the layer input per unit of phase 1 */
     int gram, bwd_packed, rows_ax;
     const T *g, *z, *hprev;
     T *gprev, *dw_out, *db_out;
     const T *zprev;       /* when set: hprev = Lprev's activation of zprev, written in phase 1 */
     T *hprev_out;
     const fi_stack_layer *Lprev;
-    int64_t *next;        /* 6 shared unit counters, one per dynamically shared loop */
+    int64_t *next;        /* 7 shared counters: one per dynamically shared loop (0-5), and the
+                             units of dz centring done (6) */
 } FI_S(fi_bwd_ctx);
 
 /* Rows [kb, kb + kcb) of W (generated into this thread's gb when not given) -> columns
@@ -205,6 +207,37 @@ static void FI_S(fi_bwd_gprev_block)(const FI_S(fi_bwd_ctx) *c, int64_t kb, int6
     }
 }
 
+/* Rows [b0, b1) of x (rows of n values): their means (one float64 chain over the row in order,
+ * as a plain loop would take it; four rows side by side so that the four chains overlap instead
+ * of waiting on each other's additions) and the centred rows, into mean and xc (ld n). */
+static void FI_S(fi_center_rows)(const T *x, int64_t n, int64_t b0, int64_t b1, double *mean,
+                                 double *xc) {
+    int64_t b = b0;
+    for (; b + 4 <= b1; b += 4) {
+        const T *x0 = x + b * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int64_t i = 0; i < n; i++) {
+            s0 += (double)x0[i];
+            s1 += (double)x1[i];
+            s2 += (double)x2[i];
+            s3 += (double)x3[i];
+        }
+        mean[b] = s0 / (double)n;
+        mean[b + 1] = s1 / (double)n;
+        mean[b + 2] = s2 / (double)n;
+        mean[b + 3] = s3 / (double)n;
+    }
+    for (; b < b1; b++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) s += (double)x[b * n + i];
+        mean[b] = s / (double)n;
+    }
+    for (b = b0; b < b1; b++) {
+        const double m = mean[b];
+        for (int64_t i = 0; i < n; i++) xc[b * n + i] = (double)x[b * n + i] - m;
+    }
+}
+
 static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     const FI_S(fi_bwd_ctx) *c = (const FI_S(fi_bwd_ctx) *)ctx_;
     fi_stack_ws *ws = c->ws;
@@ -212,8 +245,22 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
     const int64_t B = c->B, K = c->K, N = c->N;
     T *dz = (T *)ws->dz;
     int64_t lo, hi, u;
-    /* 1. statistics of dL/dh and dz = dL/dh * act'(z), per column block */
-    while ((u = fi_next_unit(&c->next[0])) < c->n_chunks) {
+    /* 1. one dynamic loop over two kinds of unit: column blocks of dL/dh (its statistics, dz =
+     * dL/dh * act'(z), dL/db, and the same columns of dz^T packed for dL/dh_prev), then row
+     * blocks of the layer input (recomputed from the stored pre-activations when zprev is set;
+     * centred for the Gram route) */
+    const int64_t n_hu = c->zprev || c->gram ? (B + c->hrows - 1) / c->hrows : 0;
+    const int64_t n_p1 = c->n_chunks + n_hu;
+    while ((u = fi_next_unit(&c->next[0])) < n_p1) {
+        if (u >= c->n_chunks) {
+            const int64_t b0 = (u - c->n_chunks) * c->hrows;
+            const int64_t b1 = B - b0 < c->hrows ? B : b0 + c->hrows;
+            if (c->zprev)
+                FI_S(fi_act_forward)((fi_act)c->Lprev->act, c->Lprev->p0, c->zprev + b0 * K,
+                                     c->hprev_out + b0 * K, (b1 - b0) * K);
+            if (c->gram) FI_S(fi_center_rows)(c->hprev, K, b0, b1, ws->hbar, ws->hc);
+            continue;
+        }
         const int64_t c0 = u * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
         FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 2, c->g + c0, B, cw, N, u);
         for (int64_t r = 0; r < B; r++)
@@ -225,38 +272,18 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
                 for (int64_t r = 0; r < B; r++) s += (double)dz[r * N + j];
                 c->db_out[j] = (T)s;
             }
-    }
-    if (c->zprev) { /* the layer input, recomputed from the stored pre-activations */
-        const int64_t n = B * K, nu = (n + FI_STACK_ACT_UNIT - 1) / FI_STACK_ACT_UNIT;
-        while ((u = fi_next_unit(&c->next[5])) < nu) {
-            const int64_t a = u * FI_STACK_ACT_UNIT;
-            FI_S(fi_act_forward)((fi_act)c->Lprev->act, c->Lprev->p0, c->zprev + a,
-                                 c->hprev_out + a, n - a < FI_STACK_ACT_UNIT ? n - a : FI_STACK_ACT_UNIT);
-        }
+        if (c->gprev && c->rows_ax) /* rows [c0, c0 + cw) of every NR-wide panel of dz^T */
+            for (int64_t q = 0; q * NR < B; q++) {
+                const int64_t nr = B - q * NR < NR ? B - q * NR : NR;
+                FI_S(fi_gemm_pack_b)(dz + q * NR * N + c0, 1, N, cw, nr,
+                                     (T *)ws->bpack_dzt + q * N * NR + c0 * NR);
+            }
     }
     fi_team_barrier(nt);
-    /* 2. what the shared loops below read, split statically: the centred rows of hprev and dz
-     * (Gram route), hprev^T and dz packed (dW tiles), dz packed as A panels (dL/dh_prev, large
-     * batches) */
+    /* 2. what the dW tiles and the large-batch dL/dh_prev read, split statically: hprev^T and dz
+     * packed (dW tiles), dz packed as A panels (dL/dh_prev, large batches) */
     const int tiles = !c->gram || c->dw_out;
     const int gp_packed = c->gprev && c->bwd_packed;
-    if (c->gram) {
-        fi_share(B, tid, nt, &lo, &hi);
-        for (int64_t b = lo; b < hi; b++) {
-            const T *hr = c->hprev + b * K;
-            const T *dr = dz + b * N;
-            double s = 0;
-            for (int64_t i = 0; i < K; i++) s += (double)hr[i];
-            double m = s / (double)K;
-            ws->hbar[b] = m;
-            for (int64_t i = 0; i < K; i++) ws->hc[b * K + i] = (double)hr[i] - m;
-            s = 0;
-            for (int64_t j = 0; j < N; j++) s += (double)dr[j];
-            m = s / (double)N;
-            ws->dbar[b] = m;
-            for (int64_t j = 0; j < N; j++) ws->dc[b * N + j] = (double)dr[j] - m;
-        }
-    }
     T *ap = (T *)ws->apack, *bpd = (T *)ws->bpack_dz;
     if (tiles) {
         fi_share((K + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
@@ -270,14 +297,6 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_b)(dz + q * NR, N, 1, B, nr, bpd + q * B * NR);
         }
     }
-    if (c->gprev && c->rows_ax) {
-        T *bdt = (T *)ws->bpack_dzt;
-        fi_share((B + NR - 1) / NR, tid, nt, &lo, &hi);
-        for (int64_t q = lo; q < hi; q++) {
-            int64_t nr = B - q * NR < NR ? B - q * NR : NR;
-            FI_S(fi_gemm_pack_b)(dz + q * NR * N, 1, N, N, nr, bdt + q * N * NR);
-        }
-    }
     if (gp_packed) {
         T *adz = (T *)ws->apack_dz;
         fi_share((B + FI_MR - 1) / FI_MR, tid, nt, &lo, &hi);
@@ -286,35 +305,15 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             FI_S(fi_gemm_pack_a)(dz + p * FI_MR * N, N, 1, mr, N, adz + p * N * FI_MR);
         }
     }
-    if (c->gram || tiles || gp_packed || (c->gprev && c->rows_ax)) fi_team_barrier(nt);
-    /* 3. shared loops, no barrier between them */
-    if (c->gram) {
-        /* upper triangles of the two Gram matrices, by tile rows */
-        const int64_t n_t = (B + FI_STACK_GRAM_TILE - 1) / FI_STACK_GRAM_TILE;
-        while ((u = fi_next_unit(&c->next[1])) < n_t) {
-            int64_t i = u * FI_STACK_GRAM_TILE;
-            int64_t mi = B - i < FI_STACK_GRAM_TILE ? B - i : FI_STACK_GRAM_TILE;
-            fi_gemm_dot_f64(c->kt, mi, B - i, K, ws->hc + i * K, K, ws->hc + i * K, K,
-                            ws->g1 + i * B + i, B);
-            fi_gemm_dot_f64(c->kt, mi, B - i, N, ws->dc + i * N, N, ws->dc + i * N, N,
-                            ws->g2 + i * B + i, B);
-        }
-        /* u_j = sum_b hbar_b dc_bj, v_i = sum_b dbar_b hc_bi: rows outer (contiguous reads),
-         * every sum still taken over b in order, so the bits do not depend on the split */
-        const int64_t nu = (N + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
-        const int64_t nv = (K + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
-        while ((u = fi_next_unit(&c->next[2])) < nu + nv) {
-            const int is_u = u < nu;
-            const int64_t n = is_u ? N : K, j0 = (is_u ? u : u - nu) * FI_STACK_UV_UNIT;
-            const int64_t j1 = n - j0 < FI_STACK_UV_UNIT ? n : j0 + FI_STACK_UV_UNIT;
-            double *acc = is_u ? ws->u : ws->v;
-            const double *w = is_u ? ws->hbar : ws->dbar, *x = is_u ? ws->dc : ws->hc;
-            for (int64_t j = j0; j < j1; j++) acc[j] = 0;
-            for (int64_t b = 0; b < B; b++) {
-                const double wb = w[b], *xb = x + b * n;
-                for (int64_t j = j0; j < j1; j++) acc[j] += wb * xb[j];
-            }
-        }
+    if (tiles || gp_packed) fi_team_barrier(nt);
+    /* 3. shared loops, no barrier between them. The centred rows of dz come first; the Gram
+     * matrices and u, v that read them come last, after dL/dh_prev (small units at the end of
+     * the layer balance the threads), behind a wait for the centring that in practice never
+     * waits (each thread centred its rows before it took its first block of dL/dh_prev). */
+    const int64_t n_du = c->gram ? (B + 3) / 4 : 0;
+    while ((u = fi_next_unit(&c->next[1])) < n_du) {
+        FI_S(fi_center_rows)(dz, N, 4 * u, B - 4 * u < 4 ? B : 4 * u + 4, ws->dbar, ws->dc);
+        fi_done_add(&c->next[6], 1);
     }
     /* dW formed tile by tile: for its statistics (no Gram route) and/or into dw_out. A tile
      * written into dw_out goes through exactly the operations of a scratch tile. */
@@ -340,14 +339,43 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
             if (!c->gram) ws->tilerow[u] = acc;
         }
     }
-    /* 4. dL/dh_prev = dz W^T by weight row blocks, each generated where it is consumed */
-    if (!c->gprev) return;
-    T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
-    T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)ws->bpack_stride;
-    const int64_t nblk = (K + c->kc - 1) / c->kc;
-    while ((u = fi_next_unit(&c->next[4])) < nblk) {
-        const int64_t kb = u * c->kc, kcb = K - kb < c->kc ? K - kb : c->kc;
-        FI_S(fi_bwd_gprev_block)(c, kb, kcb, gb, bpw);
+    /* dL/dh_prev = dz W^T by weight row blocks, each generated where it is consumed */
+    if (c->gprev) {
+        T *gb = (T *)ws->wgen + (size_t)tid * (size_t)ws->blk_stride;
+        T *bpw = (T *)ws->bpack + (size_t)tid * (size_t)ws->bpack_stride;
+        const int64_t nblk = (K + c->kc - 1) / c->kc;
+        while ((u = fi_next_unit(&c->next[4])) < nblk) {
+            const int64_t kb = u * c->kc, kcb = K - kb < c->kc ? K - kb : c->kc;
+            FI_S(fi_bwd_gprev_block)(c, kb, kcb, gb, bpw);
+        }
+    }
+    if (!c->gram) return;
+    fi_wait_done(&c->next[6], n_du);
+    /* upper triangles of the two Gram matrices, by tile rows */
+    const int64_t n_t = (B + FI_STACK_GRAM_TILE - 1) / FI_STACK_GRAM_TILE;
+    while ((u = fi_next_unit(&c->next[2])) < n_t) {
+        int64_t i = u * FI_STACK_GRAM_TILE;
+        int64_t mi = B - i < FI_STACK_GRAM_TILE ? B - i : FI_STACK_GRAM_TILE;
+        fi_gemm_dot_f64(c->kt, mi, B - i, K, ws->hc + i * K, K, ws->hc + i * K, K,
+                        ws->g1 + i * B + i, B);
+        fi_gemm_dot_f64(c->kt, mi, B - i, N, ws->dc + i * N, N, ws->dc + i * N, N,
+                        ws->g2 + i * B + i, B);
+    }
+    /* u_j = sum_b hbar_b dc_bj, v_i = sum_b dbar_b hc_bi: rows outer (contiguous reads), every
+     * sum still taken over b in order, so the bits do not depend on the split */
+    const int64_t nu = (N + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
+    const int64_t nv = (K + FI_STACK_UV_UNIT - 1) / FI_STACK_UV_UNIT;
+    while ((u = fi_next_unit(&c->next[5])) < nu + nv) {
+        const int is_u = u < nu;
+        const int64_t n = is_u ? N : K, j0 = (is_u ? u : u - nu) * FI_STACK_UV_UNIT;
+        const int64_t j1 = n - j0 < FI_STACK_UV_UNIT ? n : j0 + FI_STACK_UV_UNIT;
+        double *acc = is_u ? ws->u : ws->v;
+        const double *w = is_u ? ws->hbar : ws->dbar, *x = is_u ? ws->dc : ws->hc;
+        for (int64_t j = j0; j < j1; j++) acc[j] = 0;
+        for (int64_t b = 0; b < B; b++) {
+            const double wb = w[b], *xb = x + b * n;
+            for (int64_t j = j0; j < j1; j++) acc[j] += wb * xb[j];
+        }
     }
 }
 
@@ -366,6 +394,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.kc = fi_stack_kc(ws, c.N);
     c.n_chunks = (c.N + FI_STACK_CW - 1) / FI_STACK_CW;
     c.n_tilerows = (c.K + FI_STACK_TM - 1) / FI_STACK_TM;
+    c.hrows = (FI_STACK_HROW_VALUES / c.K + 3) / 4 * 4; /* a multiple of 4: fi_center_rows */
+    if (c.hrows < 4) c.hrows = 4;
     c.gram = fi_stack_uses_gram(ws, B, c.K, c.N);
     c.bwd_packed = ws->apack_dz && B >= FI_STACK_WHOLE_B &&
                    c.N * ((c.kc + NR - 1) / NR * NR) <= ws->bpack_stride;
@@ -382,7 +412,7 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.gprev = gprev;
     c.dw_out = dw_out;
     c.db_out = db_out;
-    int64_t next[6] = {0, 0, 0, 0, 0, 0};
+    int64_t next[7] = {0, 0, 0, 0, 0, 0, 0};
     c.next = next;
     const int nt = fi_stack_threads(ws, (double)c.K * (double)c.N * ((L->w ? 0.0 : 1.0) + (double)B / 4) +
                                             (zprev ? (double)B * (double)c.K : 0.0));
