@@ -66,15 +66,21 @@ void fi_stack_forward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, c
  * gradient, the column sums of g * act'(z) accumulated in float64. When zprev is not NULL,
  * hprev is first written as the activation of Lprev applied to zprev (the previous layer's
  * stored pre-activations, B x fan_in), in the same parallel region (the values of
- * fi_stack_activate); otherwise hprev is only read. */
+ * fi_stack_activate), and, when dphi_prev is not NULL, act'(zprev) into dphi_prev (B x fan_in,
+ * fi_act_forward_deriv); otherwise hprev is only read. dphi, when not NULL, is act'(z) of this
+ * layer (what the call for the layer above wrote as its dphi_prev): dz = g * dphi is then one
+ * multiplication, the value fi_act_backward gives (it multiplies g by the same act'(z) in the
+ * dtype), instead of evaluating the activation again; NULL: computed from z. */
 void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
                            const float *z, float *hprev, float *gprev, float *dw_out,
                            float *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
-                           const float *zprev, const fi_stack_layer *Lprev);
+                           const float *zprev, const fi_stack_layer *Lprev, const float *dphi,
+                           float *dphi_prev);
 void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const double *g,
                            const double *z, double *hprev, double *gprev, double *dw_out,
                            double *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
-                           const double *zprev, const fi_stack_layer *Lprev);
+                           const double *zprev, const fi_stack_layer *Lprev, const double *dphi,
+                           double *dphi_prev);
 
 /* h = act(z) over n values with the workspace's threads (recomputes a stored layer's output). */
 void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h, int64_t n);

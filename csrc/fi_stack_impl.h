@@ -148,6 +148,8 @@ typedef struct {
     T *gprev, *dw_out, *db_out;
     const T *zprev;       /* when set: hprev = Lprev's activation of zprev, written in phase 1 */
     T *hprev_out;
+    const T *dphi;        /* act'(z) when the caller has it (else computed from z) */
+    T *dphi_prev;         /* receives act'(zprev) with hprev, or NULL */
     const fi_stack_layer *Lprev;
     int64_t *next;        /* 7 shared counters: one per dynamically shared loop (0-5), and the
                              units of dz centring done (6) */
@@ -255,7 +257,11 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
         if (u >= c->n_chunks) {
             const int64_t b0 = (u - c->n_chunks) * c->hrows;
             const int64_t b1 = B - b0 < c->hrows ? B : b0 + c->hrows;
-            if (c->zprev)
+            if (c->zprev && c->dphi_prev)
+                FI_S(fi_act_forward_deriv)((fi_act)c->Lprev->act, c->Lprev->p0, c->zprev + b0 * K,
+                                           c->hprev_out + b0 * K, c->dphi_prev + b0 * K,
+                                           (b1 - b0) * K);
+            else if (c->zprev)
                 FI_S(fi_act_forward)((fi_act)c->Lprev->act, c->Lprev->p0, c->zprev + b0 * K,
                                      c->hprev_out + b0 * K, (b1 - b0) * K);
             if (c->gram) FI_S(fi_center_rows)(c->hprev, K, b0, b1, ws->hbar, ws->hc);
@@ -263,9 +269,14 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
         }
         const int64_t c0 = u * FI_STACK_CW, cw = N - c0 < FI_STACK_CW ? N - c0 : FI_STACK_CW;
         FI_STACK_BLOCK_STATS(FI_S(fi_moments_block), ws, 2, c->g + c0, B, cw, N, u);
-        for (int64_t r = 0; r < B; r++)
-            FI_S(fi_act_backward)((fi_act)L->act, L->p0, c->z + r * N + c0, c->g + r * N + c0,
-                                  dz + r * N + c0, cw);
+        for (int64_t r = 0; r < B; r++) {
+            const T *gr = c->g + r * N + c0;
+            T *dzr = dz + r * N + c0;
+            if (c->dphi) /* the product fi_act_backward forms, with the same act'(z) */
+                for (int64_t j = 0; j < cw; j++) dzr[j] = gr[j] * c->dphi[r * N + c0 + j];
+            else
+                FI_S(fi_act_backward)((fi_act)L->act, L->p0, c->z + r * N + c0, gr, dzr, cw);
+        }
         if (c->db_out) /* dL/db = column sums of dz, in float64, rows in order */
             for (int64_t j = c0; j < c0 + cw; j++) {
                 double s = 0;
@@ -382,7 +393,7 @@ static void FI_S(fi_bwd_body)(void *ctx_, int tid, int nt) {
 void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const T *g,
                              const T *z, T *hprev, T *gprev, T *dw_out, T *db_out,
                              fi_layer_stats *grad, fi_dw_stats *dw, const T *zprev,
-                             const fi_stack_layer *Lprev) {
+                             const fi_stack_layer *Lprev, const T *dphi, T *dphi_prev) {
     FI_S(fi_bwd_ctx) c;
     c.ws = ws;
     c.L = L;
@@ -408,6 +419,8 @@ void FI_S(fi_stack_backward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B
     c.hprev = hprev;
     c.zprev = zprev;
     c.hprev_out = hprev;
+    c.dphi = dphi;
+    c.dphi_prev = zprev ? dphi_prev : NULL;
     c.Lprev = Lprev;
     c.gprev = gprev;
     c.dw_out = dw_out;

@@ -397,6 +397,41 @@ def test_threads_bitwise(case):
             np.testing.assert_array_equal(r.histograms[kind], runs[0].histograms[kind])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_backward_reuses_the_derivative_bitwise(activation, dtype):
+    # the call for layer l writes act'(z_{l-1}) with the recomputed input (dphi_prev); the call
+    # for layer l-1 takes it (dphi) instead of evaluating the activation again: same bits
+    widths, B = [37, 50, 29], 7
+    rng = np.random.default_rng(5)
+    Ws, _ = weights_for(widths, activation, dtype=dtype)
+    x = rng.standard_normal((B, widths[0])).astype(dtype)
+    run = stack._Run(widths=widths, batch=B, dt=np.dtype(dtype), act=get_activation(activation),
+                     n_threads=1, errors="ignore", saturation=0.01, bins=None, pairs=None,
+                     dist=-1, wparams=None, seed_seq=np.random.SeedSequence(0), explicit=Ws,
+                     biases=None, bias_std=0.0, checkpoint_every=None, weight_cache=False,
+                     keep=False)
+    eng = run.eng
+    z0, h0 = np.empty((B, 50), dtype), np.empty((B, 50), dtype)
+    z1, h1 = np.empty((B, 29), dtype), np.empty((B, 29), dtype)
+    run._prepare_layer(0, False)
+    run._prepare_layer(1, False)
+    eng.forward(0, x, z0, h0)
+    eng.forward(1, h0, z1, h1)
+    g = rng.standard_normal((B, 29)).astype(dtype)
+    hprev, gprev = np.empty((B, 50), dtype), np.empty((B, 50), dtype)
+    dphi = np.full((B, 50), np.nan, dtype)
+    eng.backward(1, g, z1, hprev, gprev, None, None, z0, None, dphi)
+    np.testing.assert_array_equal(hprev, h0)
+    outs = []
+    for d in (None, dphi):
+        dw = np.empty((37, 50), dtype)
+        eng.backward(0, gprev, z0, x, None, dw, None, None, d)
+        outs.append((dw, eng.grad[0].copy(), eng.dw[0].copy()))
+    for a, b in zip(*outs):
+        assert a.tobytes() == b.tobytes()
+
+
 def test_threads_bitwise_subprocess():
     code = textwrap.dedent("""
         import hashlib, numpy as np, fastinit.stack as s

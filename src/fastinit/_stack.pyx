@@ -59,12 +59,14 @@ cdef extern from "fi_stack.h" nogil:
     void fi_stack_backward_f32(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B, const float *g,
                                const float *z, float *hprev, float *gprev, float *dw_out,
                                float *db_out, fi_layer_stats *grad, fi_dw_stats *dw,
-                               const float *zprev, const fi_stack_layer *Lprev)
+                               const float *zprev, const fi_stack_layer *Lprev,
+                               const float *dphi, float *dphi_prev)
     void fi_stack_backward_f64(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
                                const double *g, const double *z, double *hprev,
                                double *gprev, double *dw_out, double *db_out,
                                fi_layer_stats *grad, fi_dw_stats *dw,
-                               const double *zprev, const fi_stack_layer *Lprev)
+                               const double *zprev, const fi_stack_layer *Lprev,
+                               const double *dphi, double *dphi_prev)
     void fi_stack_activate_f32(fi_stack_ws *ws, int act, double p0, const float *z, float *h,
                                int64_t n)
     void fi_stack_activate_f64(fi_stack_ws *ws, int act, double p0, const double *z, double *h,
@@ -326,12 +328,15 @@ cdef class Engine:
     def backward(self, int64_t l, floating[:, ::1] g not None, floating[:, ::1] z not None,
                  floating[:, ::1] hprev not None, floating[:, ::1] gprev,
                  floating[:, ::1] dw_out=None, floating[::1] db_out=None,
-                 floating[:, ::1] zprev=None):
+                 floating[:, ::1] zprev=None, floating[:, ::1] dphi=None,
+                 floating[:, ::1] dphi_prev=None):
         """Layer l: statistics of g = dL/dh_l and of dL/dW_l; gprev (or None) <- dL/dh_{l-1},
         dw_out (or None) <- dL/dW_l (fan_in, fan_out), db_out (or None) <- dL/db_l. With zprev
         (layer l-1's pre-activations, l >= 1), hprev is first written as their activation (what
-        activate(l - 1, zprev, hprev) gives) in the same call. Returns the number of non-finite
-        values in g."""
+        activate(l - 1, zprev, hprev) gives) in the same call, and dphi_prev (or None) as their
+        derivative act'(zprev). dphi (or None): act'(z) of this layer, as the call for layer l + 1
+        wrote it into its dphi_prev (the activation is then not evaluated again; same values).
+        Returns the number of non-finite values in g."""
         cdef fi_layer_stats sg
         cdef fi_dw_stats dw
         cdef fi_stack_layer *L = &self.layers[l]
@@ -341,6 +346,8 @@ cdef class Engine:
         cdef floating *dbp = NULL
         cdef floating *zp = NULL
         cdef const fi_stack_layer *Lp = NULL
+        cdef floating *dp = NULL
+        cdef floating *dpp = NULL
         if g.shape[1] != L.fan_out or z.shape[1] != L.fan_out or hprev.shape[1] != L.fan_in \
                 or z.shape[0] != B or hprev.shape[0] != B or B > self.batch or B < 1:
             raise ValueError("layer shapes do not match the engine")
@@ -361,6 +368,14 @@ cdef class Engine:
                 raise ValueError("layer shapes do not match the engine")
             zp = &zprev[0, 0]
             Lp = &self.layers[l - 1]
+            if dphi_prev is not None:
+                if dphi_prev.shape[0] != B or dphi_prev.shape[1] != L.fan_in:
+                    raise ValueError("layer shapes do not match the engine")
+                dpp = &dphi_prev[0, 0]
+        if dphi is not None:
+            if dphi.shape[0] != B or dphi.shape[1] != L.fan_out:
+                raise ValueError("layer shapes do not match the engine")
+            dp = &dphi[0, 0]
         self._stats_ptrs(_GRAD, l, &sg, self.grad_hist, None)
         cdef fi_stack_layer Lc
         if self._cached[l] and L.w == NULL:  # the weights forward(l) wrote into the cache
@@ -371,10 +386,10 @@ cdef class Engine:
         with nogil:
             if floating is float:
                 fi_stack_backward_f32(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
-                                      dbp, &sg, &dw, zp, Lp)
+                                      dbp, &sg, &dw, zp, Lp, dp, dpp)
             else:
                 fi_stack_backward_f64(self.ws, L, B, &g[0, 0], &z[0, 0], &hprev[0, 0], gp, dwp,
-                                      dbp, &sg, &dw, zp, Lp)
+                                      dbp, &sg, &dw, zp, Lp, dp, dpp)
         _put(self.grad, l, &sg.s)
         cdef double[:, ::1] dwv = self.dw
         dwv[l, 0] = dw.mean

@@ -445,6 +445,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_arena_after_fork)
 
 
+# activations whose derivative the backward pass recomputes rather than keeps (see _backward)
+_PIECEWISE_LINEAR = frozenset({"linear", "relu", "leaky_relu"})
+
+
 # ---- the driver ----------------------------------------------------------------------------------------
 
 class _Run:
@@ -602,6 +606,12 @@ class _Run:
         depth, B, dt, widths = self.depth, self.B, self.dt, self.widths
         gbuf = [np.empty(B * max(widths), dt), np.empty(B * max(widths), dt)]
         hprev_buf = np.empty(B * max(widths), dt)
+        # act'(z_{l-1}), written by the call for layer l with the recomputed input and read by
+        # the call for layer l - 1 (which then does not evaluate the activation again); not for
+        # piecewise-linear activations, whose derivative costs less than storing it
+        reuse = self.act.name not in _PIECEWISE_LINEAR
+        dbuf = [np.empty(B * max(widths), dt), np.empty(B * max(widths), dt)] if reuse else None
+        dphi = None
         gi = 0
         seg_hi = depth
         while seg_hi > 0:
@@ -626,12 +636,15 @@ class _Run:
                     if self.biases is not None:
                         db_out = out["bias_grads"][l] = np.empty(widths[l + 1], dt)
                 self._prepare_layer(l, True)
-                nf = self.eng.backward(l, g, zs[l], hprev, gprev, dw_out, db_out, zp)
+                dphi_prev = (dbuf[gi][: B * widths[l]].reshape(B, widths[l])
+                             if reuse and zp is not None else None)
+                nf = self.eng.backward(l, g, zs[l], hprev, gprev, dw_out, db_out, zp, dphi,
+                                       dphi_prev)
                 self._release_layer(l)
                 if nf and self.first_nf_grad is None:
                     self.first_nf_grad = l + 1
                     self._raise_nonfinite("backward", l)
-                g = gprev
+                g, dphi = gprev, dphi_prev
                 gi ^= 1
             seg_hi = seg_lo
 
