@@ -122,9 +122,10 @@ void FI_S(fi_stack_forward)(fi_stack_ws *ws, const fi_stack_layer *L, int64_t B,
     c.n_chunks = (c.N + FI_STACK_CW - 1) / FI_STACK_CW;
     int64_t next = 0;
     c.next = &next;
-    /* whole-layer product: large batch, the K x CW panel fits the per-thread scratch, and the
-     * weights are given, cached, or fit the whole-layer buffer */
-    c.whole = B >= FI_STACK_WHOLE_B && c.K * FI_STACK_CW <= 4 * ws->blk_elems &&
+    /* whole-layer product: the K x CW panel fits the per-thread scratch, and a large batch
+     * whose weights are given, cached, or fit the whole-layer buffer, or any batch when the
+     * weights are generated into the cache (fi_stack.c) */
+    c.whole = (B >= FI_STACK_WHOLE_B || L->w_cache) && c.K * FI_STACK_CW <= 4 * ws->blk_elems &&
               (L->w || L->w_cache || (ws->wfull && c.K <= ws->max_width && c.N <= ws->max_width));
     c.hin = hin;
     c.z = z;
