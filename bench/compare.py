@@ -4,7 +4,8 @@
 
 Every number is the best of several repeats (a shared machine is noisy), and every ratio compares
 two timings taken in this same run on this machine, the two calls alternated (baseline, fastinit,
-baseline, ...) so that both minima come from the same stretch of time. The last column relates fastinit's time to
+baseline, ...) so that both minima come from the same stretch of time, with a 0.2 s pause before
+each call so that neither side's thread pool is still spinning when the other's call starts. The last column relates fastinit's time to
 the machine's memory-write rate, measured here by filling the same output buffer.
 """
 

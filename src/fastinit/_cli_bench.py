@@ -82,21 +82,30 @@ def _best(fn, repeats):
     return best
 
 
-def _best_pair(fn_a, fn_b, repeats):
+def _best_pair(fn_a, fn_b, repeats, pause=0.2):
     """Best times of two functions called alternately (a, b, a, b, ...) after one warm-up call
     each: on a machine whose speed drifts (other tenants, frequency), both minima are taken over
-    the same stretch of time, so their ratio is fairer than that of two separate runs."""
+    the same stretch of time, so their ratio is fairer than that of two separate runs.
+
+    Each timed call starts ``pause`` seconds after the previous one ended: thread pools keep
+    spinning for a while after a parallel call (OpenBLAS's about 0.1 s after a product, OpenMP's
+    shorter), and on a machine with few cores the spinning threads of one side would slow the
+    other side's next call (measured: a simulate call right after NumPy products ran 1.6x
+    slower on 2 cores)."""
     fn_a()
     fn_b()
     best_a = best_b = math.inf
     for _ in range(repeats):
+        time.sleep(pause)
         t0 = time.perf_counter()
         fn_a()
         t1 = time.perf_counter()
-        fn_b()
+        time.sleep(pause)
         t2 = time.perf_counter()
+        fn_b()
+        t3 = time.perf_counter()
         best_a = min(best_a, t1 - t0)
-        best_b = min(best_b, t2 - t1)
+        best_b = min(best_b, t3 - t2)
     return best_a, best_b
 
 
